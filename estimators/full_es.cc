@@ -1,0 +1,70 @@
+#include "estimators/full_es.h"
+
+#include <cmath>
+#include <numeric>
+
+#include "absl/strings/str_cat.h"
+#include "estimators/online_es.h"
+#include "estimators/philox.h"
+
+namespace es {
+
+absl::StatusOr<std::unique_ptr<FullEs>> FullEs::Create(
+    const UnrolledProblem* problem, const EsOptions& options) {
+  if (problem == nullptr) return absl::InvalidArgumentError("problem is null");
+  if (auto s = options.Validate(); !s.ok()) return s;
+  if (problem->horizon() == kNeverEnding) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "full-unroll ES needs a finite horizon; problem '", problem->name(),
+        "' never ends"));
+  }
+  return std::unique_ptr<FullEs>(new FullEs(problem, options));
+}
+
+FullEs::FullEs(const UnrolledProblem* problem, const EsOptions& options)
+    : problem_(problem),
+      options_(options),
+      num_pairs_(options.num_particles / 2),
+      dim_(problem->theta_dim()) {
+  const int n = options_.num_particles;
+  states_ = problem_->NewStates(n);
+  t_.assign(n, 0);
+  particles_.resize(n);
+  std::iota(particles_.begin(), particles_.end(), 0);
+  keys_.resize(n);
+  thetas_.resize(n, dim_);
+  eps_.resize(num_pairs_, dim_);
+  losses_.resize(n);
+}
+
+absl::StatusOr<Estimate> FullEs::Step(const Eigen::VectorXd& theta) {
+  if (auto s = ValidateTheta(theta, dim_); !s.ok()) return s;
+  const int n = options_.num_particles;
+  const uint64_t key = MixKey(options_.seed, episode_);
+  std::fill(keys_.begin(), keys_.end(), key);
+  problem_->Reset(states_.get(), particles_, keys_);
+  std::fill(t_.begin(), t_.end(), 0);
+  const RandomKey rkey{options_.seed, Stream::kSinglePerturbation};
+  for (int j = 0; j < num_pairs_; ++j) {
+    StandardNormals(rkey, episode_, j, dim_, eps_.row(j).data());
+  }
+  eps_ *= options_.sigma;
+  for (int j = 0; j < num_pairs_; ++j) {
+    thetas_.row(2 * j) = theta.transpose() + eps_.row(j);
+    thetas_.row(2 * j + 1) = theta.transpose() - eps_.row(j);
+  }
+  const int64_t T = problem_->horizon();
+  ParallelUnroll(problem_, states_.get(), 0, n, thetas_, t_.data(),
+                 static_cast<int>(T), losses_.data(), options_.num_threads);
+  ++episode_;
+
+  Estimate est;
+  est.episodes_started = n;
+  ReduceAntitheticPairs(losses_.data(), eps_, options_.sigma * options_.sigma,
+                        &est, nullptr);
+  total_dropped_ += est.dropped_pairs;
+  est.particle_steps = int64_t{n} * T;
+  return est;
+}
+
+}  // namespace es

@@ -1,0 +1,250 @@
+#include "estimators/online_es.h"
+
+#include <cmath>
+#include <limits>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "estimators/check.h"
+#include "estimators/philox.h"
+
+namespace es {
+namespace {
+// Block index is folded into the draw index: draw = episode * 2^24 + block.
+constexpr int64_t kMaxBlocksPerEpisode = int64_t{1} << 24;
+}  // namespace
+
+absl::Status OnlineEsRule::Validate() const {
+  if (!std::isfinite(alpha) || !std::isfinite(beta) || alpha < 0 ||
+      beta < 0 || (alpha == 0 && beta == 0)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "estimator '", name, "': alpha and beta must be finite, >= 0 and not "
+        "both 0, got alpha = ", alpha, ", beta = ", beta));
+  }
+  if (resample_interval <= 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "estimator '", name, "': resampling interval M must be >= 1, got ",
+        resample_interval));
+  }
+  return absl::OkStatus();
+}
+
+OnlineEsRule MakeEsSingle() { return {"es_single", 1.0, 0.0, 1, true}; }
+OnlineEsRule MakePes() { return {"pes", 0.0, 1.0, 1, true}; }
+OnlineEsRule MakeEsGeneralised(int m) { return {"es_gen", 0.0, 1.0, m, true}; }
+OnlineEsRule MakeEsMixture(double alpha, double beta) {
+  return {"es_mix", alpha, beta, 1, true};
+}
+OnlineEsRule MakeTruncatedEsPerParticle() {
+  return {"tes_particle", 0.0, 1.0, 1, false};
+}
+
+void ReduceAntitheticPairs(const double* losses, const RowMatrixXd& weights,
+                           double c, Estimate* est, std::vector<char>* dropped) {
+  const int pairs = static_cast<int>(weights.rows());
+  est->gradient = Eigen::VectorXd::Zero(weights.cols());
+  est->dropped_pairs = 0;
+  double loss_sum = 0.0;
+  int valid = 0;
+  for (int j = 0; j < pairs; ++j) {
+    const double lp = losses[2 * j], lm = losses[2 * j + 1];
+    if (!std::isfinite(lp) || !std::isfinite(lm)) {
+      ++est->dropped_pairs;
+      if (dropped != nullptr) (*dropped)[j] = 1;
+      continue;
+    }
+    ++valid;
+    est->gradient.noalias() += (lp - lm) * weights.row(j).transpose();
+    loss_sum += lp + lm;
+  }
+  if (valid > 0) {
+    est->gradient /= (2.0 * valid * c);
+    est->mean_loss = loss_sum / (2.0 * valid);
+  } else {
+    est->mean_loss = std::numeric_limits<double>::quiet_NaN();
+  }
+}
+
+void ParallelUnroll(const UnrolledProblem* problem, ParticleStates* states,
+                    int begin, int end, const RowMatrixXd& thetas,
+                    const int64_t* t0, int num_steps, double* losses,
+                    int num_threads) {
+  const int pairs = (end - begin) / 2;
+  const int chunks = std::max(1, std::min(num_threads, pairs));
+  if (chunks == 1) {
+    problem->Unroll(states, begin, end, thetas, t0, num_steps, losses);
+    return;
+  }
+  std::vector<std::thread> workers;
+  workers.reserve(chunks - 1);
+  auto bound = [&](int c) { return begin + 2 * ((pairs * c) / chunks); };
+  for (int c = 1; c < chunks; ++c) {
+    const int b = bound(c), e = (c + 1 == chunks) ? end : bound(c + 1);
+    workers.emplace_back([=] {
+      problem->Unroll(states, b, e, thetas, t0, num_steps, losses);
+    });
+  }
+  problem->Unroll(states, begin, bound(1), thetas, t0, num_steps, losses);
+  for (auto& w : workers) w.join();
+}
+
+absl::StatusOr<std::unique_ptr<OnlineEs>> OnlineEs::Create(
+    const UnrolledProblem* problem, const EsOptions& options,
+    const OnlineEsRule& rule) {
+  if (problem == nullptr) return absl::InvalidArgumentError("problem is null");
+  if (auto s = options.Validate(); !s.ok()) return s;
+  if (auto s = rule.Validate(); !s.ok()) return s;
+  const int64_t T = problem->horizon();
+  if (T != kNeverEnding && T % options.truncation != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "truncation length K = ", options.truncation,
+        " must divide the horizon T = ", T, " of problem '", problem->name(),
+        "'"));
+  }
+  if (T == kNeverEnding && options.breakstep) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "breakstep training needs a finite horizon; problem '",
+        problem->name(), "' never ends (use lockstep)"));
+  }
+  return std::unique_ptr<OnlineEs>(new OnlineEs(problem, options, rule));
+}
+
+OnlineEs::OnlineEs(const UnrolledProblem* problem, const EsOptions& options,
+                   const OnlineEsRule& rule)
+    : problem_(problem),
+      options_(options),
+      rule_(rule),
+      num_pairs_(options.num_particles / 2),
+      dim_(problem->theta_dim()),
+      horizon_(problem->horizon()) {
+  const int n = options_.num_particles;
+  states_ = problem_->NewStates(n);
+  t_.assign(n, 0);
+  episode_.assign(num_pairs_, 0);
+  unroll_.assign(num_pairs_, 0);
+  needs_reset_.assign(num_pairs_, 1);
+  if (rule_.beta != 0.0 && rule_.accumulate) xi_ = RowMatrixXd::Zero(num_pairs_, dim_);
+  weights_.resize(num_pairs_, dim_);
+  thetas_.resize(n, dim_);
+  eps_s_.resize(dim_);
+  eps_b_.resize(dim_);
+  losses_.resize(n);
+  reset_particles_.reserve(n);
+  reset_keys_.reserve(n);
+  // Episode counters start at -1 so that the first reset makes episode 0.
+  for (auto& e : episode_) e = ~uint64_t{0};
+}
+
+void OnlineEs::RestartInnerProblems() {
+  std::fill(needs_reset_.begin(), needs_reset_.end(), 1);
+  initialized_ = false;
+}
+
+int OnlineEs::ResetFinishedPairs() {
+  reset_particles_.clear();
+  reset_keys_.clear();
+  for (int j = 0; j < num_pairs_; ++j) {
+    const bool finished = horizon_ != kNeverEnding && t_[2 * j] >= horizon_;
+    if (!needs_reset_[j] && !finished) continue;
+    needs_reset_[j] = 0;
+    ++episode_[j];
+    unroll_[j] = 0;
+    t_[2 * j] = t_[2 * j + 1] = 0;
+    if (xi_.size() > 0) xi_.row(j).setZero();
+    const uint64_t key = options_.breakstep
+                             ? MixKey(options_.seed, episode_[j], j + 1)
+                             : MixKey(options_.seed, episode_[j]);
+    reset_particles_.push_back(2 * j);
+    reset_particles_.push_back(2 * j + 1);
+    reset_keys_.push_back(key);
+    reset_keys_.push_back(key);
+  }
+  if (!reset_particles_.empty()) {
+    problem_->Reset(states_.get(), reset_particles_, reset_keys_);
+  }
+  return static_cast<int>(reset_particles_.size());
+}
+
+void OnlineEs::AdvancePairs(const Eigen::VectorXd& theta, int pair_begin,
+                            int pair_end) {
+  const double sigma = options_.sigma;
+  const RandomKey single_key{options_.seed, Stream::kSinglePerturbation};
+  const RandomKey block_key{options_.seed, Stream::kBlockPerturbation};
+  for (int j = pair_begin; j < pair_end; ++j) {
+    Eigen::VectorXd& delta = eps_s_;  // reuse: delta accumulates below
+    delta.setZero();
+    auto w = weights_.row(j);
+    w.setZero();
+    if (rule_.alpha != 0.0) {
+      StandardNormals(single_key, episode_[j], j, dim_, eps_b_.data());
+      delta.noalias() += (rule_.alpha * sigma) * eps_b_;
+      w = delta.transpose();
+    }
+    if (rule_.beta != 0.0) {
+      const int64_t block = unroll_[j] / rule_.resample_interval;
+      ES_CHECK_MSG(block < kMaxBlocksPerEpisode,
+                   "more than 2^24 perturbation blocks in one inner problem");
+      StandardNormals(block_key, episode_[j] * kMaxBlocksPerEpisode + block, j,
+                      dim_, eps_b_.data());
+      eps_b_ *= sigma;
+      delta.noalias() += rule_.beta * eps_b_;
+      if (rule_.accumulate) {
+        if (unroll_[j] % rule_.resample_interval == 0) {
+          xi_.row(j) += eps_b_.transpose();
+        }
+        w += rule_.beta * xi_.row(j);
+      } else {
+        w += rule_.beta * eps_b_.transpose();
+      }
+    }
+    thetas_.row(2 * j) = (theta + delta).transpose();
+    thetas_.row(2 * j + 1) = (theta - delta).transpose();
+  }
+  ParallelUnroll(problem_, states_.get(), 2 * pair_begin, 2 * pair_end,
+                 thetas_, t_.data(), options_.truncation, losses_.data(),
+                 options_.num_threads);
+  for (int j = pair_begin; j < pair_end; ++j) {
+    t_[2 * j] += options_.truncation;
+    t_[2 * j + 1] += options_.truncation;
+    ++unroll_[j];
+  }
+}
+
+void OnlineEs::Initialize(const Eigen::VectorXd& theta) {
+  ResetFinishedPairs();
+  initialized_ = true;
+  if (!options_.breakstep) return;
+  // Breakstep: pair j starts at unroll floor(j * U / pairs). Warm-up unrolls
+  // follow the estimator's own perturbation rule; their losses are discarded.
+  const int64_t U = horizon_ / options_.truncation;
+  auto start_unroll = [&](int j) { return (j * U) / num_pairs_; };
+  for (int64_t u = 0; u < U; ++u) {
+    int first = num_pairs_;
+    for (int j = 0; j < num_pairs_; ++j) {
+      if (start_unroll(j) > u) { first = j; break; }
+    }
+    if (first == num_pairs_) break;
+    AdvancePairs(theta, first, num_pairs_);
+  }
+}
+
+absl::StatusOr<Estimate> OnlineEs::Step(const Eigen::VectorXd& theta) {
+  if (auto s = ValidateTheta(theta, dim_); !s.ok()) return s;
+  Estimate est;
+  if (!initialized_) {
+    Initialize(theta);
+    est.episodes_started = options_.num_particles;
+  }
+  est.episodes_started += ResetFinishedPairs();
+  AdvancePairs(theta, 0, num_pairs_);
+
+  const double c = (rule_.alpha * rule_.alpha + rule_.beta * rule_.beta) *
+                   options_.sigma * options_.sigma;
+  ReduceAntitheticPairs(losses_.data(), weights_, c, &est, &needs_reset_);
+  total_dropped_ += est.dropped_pairs;
+  est.particle_steps =
+      int64_t{options_.num_particles} * options_.truncation;
+  return est;
+}
+
+}  // namespace es
