@@ -1,0 +1,132 @@
+// Golden and behavioural tests of //experiments:fig5_influence (Fig. 5,
+// influence balancing): one --quick run (2000 iterations, seeds 0 and 1,
+// under a second) is compared with testdata/fig5_influence_quick.csv and
+// checked for the paper's qualitative claims.
+//
+//   bazel test //experiments:fig5_influence_test
+// Arguments (from BUILD): <binary> <golden csv>.
+#include <cmath>
+#include <cstdio>
+#include <string>
+
+#include "experiments/figure_test_util.h"
+#include "gtest/gtest.h"
+
+namespace es::experiments::testing {
+namespace {
+
+std::string g_binary, g_golden;
+
+constexpr double kTheta0 = 0.5;
+constexpr double kOptimum = -1.0 / 6.0;
+
+class Fig5InfluenceTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::string(TestDir("fig5_influence"));
+    rc_ = RunCommand({g_binary, "--quick", "--progress=false",
+                      "--out_dir=" + *dir_},
+                     *dir_ + "/stderr.log");
+    auto t = ReadCsv(*dir_ + "/fig5_influence.csv");
+    if (t.ok()) table_ = new CsvTable(*t);
+  }
+  static void TearDownTestSuite() {
+    delete table_;
+    delete dir_;
+  }
+  void SetUp() override {
+    ASSERT_EQ(rc_, 0) << "command: " << g_binary << " --quick --out_dir="
+                      << *dir_ << " (stderr in " << *dir_ << "/stderr.log)";
+    ASSERT_NE(table_, nullptr);
+  }
+  static std::string* dir_;
+  static int rc_;
+  static CsvTable* table_;
+};
+std::string* Fig5InfluenceTest::dir_ = nullptr;
+int Fig5InfluenceTest::rc_ = -1;
+CsvTable* Fig5InfluenceTest::table_ = nullptr;
+
+TEST_F(Fig5InfluenceTest, MatchesGoldenCsv) {
+  auto golden = ReadCsv(g_golden);
+  ASSERT_TRUE(golden.ok()) << golden.status();
+  const absl::Status s =
+      CompareCsv(*golden, *table_, kGoldenRelTol, kGoldenAbsTol);
+  EXPECT_TRUE(s.ok()) << s.message();
+}
+
+TEST_F(Fig5InfluenceTest, SidecarHasMethodSummaries) {
+  auto json = ReadFile(*dir_ + "/fig5_influence.json");
+  ASSERT_TRUE(json.ok()) << json.status();
+  for (const char* m : {"es_single", "pes", "tes"}) {
+    EXPECT_TRUE(JsonHasMethodSummary(*json, m)) << m << " in\n" << *json;
+  }
+  EXPECT_NE(json->find("\"git_commit\""), std::string::npos);
+  EXPECT_NE(json->find("\"eigen\": \"3."), std::string::npos);
+}
+
+// Truncation bias (Fig. 5a): truncated ES with K = 1 moves theta up, away
+// from theta* = -1/6, for every seed.
+TEST_F(Fig5InfluenceTest, TruncatedEsMovesThetaAwayFromOptimum) {
+  const auto final = FinalValues(*table_, "tes", 1000, "theta_0");
+  ASSERT_EQ(final.size(), 2u);
+  for (const auto& [seed, theta] : final) {
+    EXPECT_GT(theta, kTheta0 + 0.1) << "seed " << seed;
+    EXPECT_GT(std::fabs(theta - kOptimum), std::fabs(kTheta0 - kOptimum));
+  }
+}
+
+// Fig. 5b: ES-Single works with only N = 4 particles: theta ends much closer
+// to theta* than it started, for every seed.
+TEST_F(Fig5InfluenceTest, EsSingleWithFourParticlesMovesTowardOptimum) {
+  const auto final = FinalValues(*table_, "es_single", 4, "theta_0");
+  ASSERT_EQ(final.size(), 2u);
+  for (const auto& [seed, theta] : final) {
+    EXPECT_LT(theta, kTheta0 - 0.2) << "seed " << seed;
+    EXPECT_LT(std::fabs(theta - kOptimum),
+              0.5 * std::fabs(kTheta0 - kOptimum))
+        << "seed " << seed;
+  }
+}
+
+// Fig. 5b: with N = 4, ES-Single ends with a far lower meta-loss than PES
+// (whose accumulated perturbations make its estimate noisy), every seed.
+TEST_F(Fig5InfluenceTest, EsSingleBeatsPesWithFourParticles) {
+  const auto es = FinalValues(*table_, "es_single", 4, "meta_loss");
+  const auto pes = FinalValues(*table_, "pes", 4, "meta_loss");
+  ASSERT_EQ(es.size(), 2u);
+  ASSERT_EQ(pes.size(), 2u);
+  for (const auto& [seed, loss] : es) {
+    EXPECT_LT(10 * loss, pes.at(seed)) << "seed " << seed;
+  }
+}
+
+// Fig. 5a: with N = 1000, ES-Single and PES both reach theta* and cut the
+// meta-loss (8194.8 at theta_0) by two orders of magnitude.
+TEST_F(Fig5InfluenceTest, UnbiasedMethodsConvergeWithManyParticles) {
+  for (const char* m : {"es_single", "pes"}) {
+    const auto theta = FinalValues(*table_, m, 1000, "theta_0");
+    const auto loss = FinalValues(*table_, m, 1000, "meta_loss");
+    const auto loss0 = InitialValues(*table_, m, 1000, "meta_loss");
+    ASSERT_EQ(theta.size(), 2u) << m;
+    for (const auto& [seed, t] : theta) {
+      EXPECT_NEAR(t, kOptimum, 0.05) << m << " seed " << seed;
+      EXPECT_LT(loss.at(seed), 0.02 * loss0.at(seed)) << m << " seed " << seed;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace es::experiments::testing
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  if (argc != 3) {
+    std::fprintf(stderr, "usage: %s <fig5_influence binary> <golden csv>\n",
+                 argv[0]);
+    return 2;
+  }
+  es::experiments::testing::g_binary = argv[1];
+  es::experiments::testing::g_golden = argv[2];
+  return RUN_ALL_TESTS();
+}

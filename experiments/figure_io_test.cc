@@ -1,0 +1,127 @@
+// Tests of the figure output contract (experiments/figure_io.h).
+#include "experiments/figure_io.h"
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "gtest/gtest.h"
+
+namespace es::experiments {
+namespace {
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string TmpDir() {
+  const char* t = std::getenv("TEST_TMPDIR");
+  return t ? t : "/tmp";
+}
+
+TEST(FigureIoTest, OutDirDefaultsToResultsBinaryUnderTheWorkspace) {
+  EXPECT_EQ(OutDirPath("", "fig5_influence", nullptr), "results/fig5_influence");
+  EXPECT_EQ(OutDirPath("", "fig5_influence", ""), "results/fig5_influence");
+  EXPECT_EQ(OutDirPath("", "fig5_influence", "/ws"), "/ws/results/fig5_influence");
+  EXPECT_EQ(OutDirPath("out/x", "b", "/ws"), "/ws/out/x");
+  EXPECT_EQ(OutDirPath("/abs/dir", "b", "/ws"), "/abs/dir");
+  EXPECT_EQ(OutDirPath("out/./x/../y", "b", nullptr), "out/y");
+}
+
+TEST(FigureIoTest, ResolveOutDirCreatesTheDirectory) {
+  const std::string dir = TmpDir() + "/figure_io_test/a/b";
+  auto resolved = ResolveOutDir(dir + "/", "ignored");
+  ASSERT_TRUE(resolved.ok()) << resolved.status();
+  EXPECT_EQ(*resolved, dir);
+  EXPECT_TRUE(std::filesystem::is_directory(dir));
+}
+
+TEST(FigureIoTest, FormatsNumbers) {
+  EXPECT_EQ(FormatDouble(0.5), "0.5");
+  EXPECT_EQ(FormatDouble(-1.0 / 6.0), "-0.166666666667");
+  EXPECT_EQ(FormatDouble(std::nan("")), "nan");
+  EXPECT_EQ(FormatDouble(INFINITY), "inf");
+  EXPECT_EQ(FormatDouble(-INFINITY), "-inf");
+  EXPECT_EQ(JsonNumber(INFINITY), "null");
+  EXPECT_EQ(JsonNumber(2.5), "2.5");
+  EXPECT_EQ(JsonString("a\"b\\c\nd"), "\"a\\\"b\\\\c\\nd\"");
+}
+
+TEST(FigureIoTest, ParsesLists) {
+  EXPECT_EQ(*ParseIntList("0, 1,2", "seeds"), (std::vector<int64_t>{0, 1, 2}));
+  EXPECT_FALSE(ParseIntList("0,,1", "seeds").ok());
+  EXPECT_FALSE(ParseIntList("0,x", "seeds").ok());
+  EXPECT_EQ(ParseIntList("0,x", "seeds").status().message().find("--seeds"), 0u);
+  EXPECT_EQ(*ParseDoubleList("0.01,1e-2", "lr"), (std::vector<double>{0.01, 0.01}));
+  EXPECT_FALSE(ParseDoubleList("inf", "lr").ok());
+  EXPECT_EQ(*ParseNameList("es_single,pes", "methods"),
+            (std::vector<std::string>{"es_single", "pes"}));
+}
+
+TEST(FigureIoTest, WritesTidyTraceCsv) {
+  const std::string path = TmpDir() + "/trace.csv";
+  auto csv = CsvWriter::Open(path, TraceColumns(2));
+  ASSERT_TRUE(csv.ok()) << csv.status();
+  std::vector<TracePoint> trace(2);
+  trace[0] = {0, 0, 10.0, Eigen::Vector2d(1.0, -2.0)};
+  trace[1] = {5, 500, 2.5, Eigen::Vector2d(0.25, std::nan(""))};
+  ASSERT_TRUE(WriteTrace(csv->get(), "es_single", 100, 3, trace).ok());
+  EXPECT_FALSE((*csv)->WriteRow({"too", "few"}).ok());
+  EXPECT_FALSE((*csv)->WriteRow({"a,b", "1", "2", "3", "4", "5", "6"}).ok());
+  ASSERT_TRUE((*csv)->Close().ok());
+  EXPECT_EQ(Slurp(path),
+            "method,num_particles,seed,iteration,meta_loss,theta_0,theta_1\n"
+            "es_single,100,3,0,10,1,-2\n"
+            "es_single,100,3,5,2.5,0.25,nan\n");
+}
+
+TEST(FigureIoTest, SummarizesMethodsOverSeedsAtThePrimaryN) {
+  std::vector<RunSummary> runs(4);
+  runs[0] = {"es_single", 100, 0, 10, 1.0, 2.0, 10.0, {1.0}, 0, 0};
+  runs[1] = {"es_single", 100, 1, 10, 3.0, 2.0, 20.0, {3.0}, 0, 0};
+  runs[2] = {"es_single", 4, 0, 10, 9.0, 2.0, 99.0, {9.0}, 0, 0};
+  runs[3] = {"pes", 100, 0, 10, 5.0, 2.0, 7.0, {-1.0}, 0, 0};
+  const auto m = SummarizeMethods(runs, [](const std::string&) { return 100; });
+  ASSERT_EQ(m.size(), 2u);
+  EXPECT_EQ(m[0].method, "es_single");
+  EXPECT_EQ(m[0].seconds_per_estimate, 2.0);
+  EXPECT_EQ(m[0].final_meta_loss, 15.0);
+  EXPECT_EQ(m[0].final_meta_loss_per_seed, (std::vector<double>{10.0, 20.0}));
+  EXPECT_EQ(m[0].final_theta_mean, (std::vector<double>{2.0}));
+  EXPECT_EQ(m[1].method, "pes");
+  EXPECT_EQ(m[1].final_meta_loss, 7.0);
+}
+
+TEST(FigureIoTest, SidecarCarriesTheContract) {
+  const std::string path = TmpDir() + "/sidecar.json";
+  Sidecar sc;
+  sc.binary = "fig15_toy2d";
+  sc.figure = "Fig. 15";
+  sc.seeds = {0, 1};
+  sc.flags = {{"iterations", "10"}};
+  sc.settings = {{"quick", "true"}};
+  sc.methods = {{"es_single", 100, 1e-4, 560.5, {560.0, 561.0}, {2.8, -3.0}},
+                {"pes", 100, 2e-4, INFINITY, {}, {}}};
+  ASSERT_TRUE(WriteSidecar(path, sc).ok());
+  const std::string json = Slurp(path);
+  EXPECT_NE(json.find("\"methods\": {\n"
+                      "    \"es_single\": {\n"
+                      "      \"seconds_per_estimate\": 0.0001,\n"
+                      "      \"final_meta_loss\": 560.5,"),
+            std::string::npos)
+      << json;
+  EXPECT_NE(json.find("\"final_meta_loss\": null"), std::string::npos);
+  EXPECT_NE(json.find("\"git_commit\": \""), std::string::npos);
+  EXPECT_NE(json.find("\"abseil\": \"20220623"), std::string::npos);
+  EXPECT_NE(json.find("\"onednn\": \"2."), std::string::npos);
+  EXPECT_NE(json.find("\"seeds\": [0, 1]"), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
+}
+
+}  // namespace
+}  // namespace es::experiments

@@ -1,0 +1,73 @@
+// figure_test_util.h - helpers for the golden and behavioural tests of the
+// figure binaries (testonly): run a binary, read a tidy CSV, compare two
+// CSVs with a tolerance, pick final values per run.
+//
+// Golden tolerance (kGoldenRelTol, kGoldenAbsTol): numbers match when
+// |a - b| <= abs_tol + rel_tol * max(|a|, |b|); text cells, the header and
+// the row count must match exactly; nan matches nan and inf matches inf of
+// the same sign. Bit-for-bit equality is not expected across machines (libm
+// versions, FMA contraction and vector width change the last bits, and the
+// toy 2D task is chaotic), so the tolerance is 1e-6 relative: far below any
+// change in behaviour, far above rounding noise over a quick run.
+//
+// Usage:
+//   ASSERT_EQ(RunCommand({binary, "--quick", "--out_dir=" + dir}), 0);
+//   auto golden = ReadCsv(golden_path);  auto actual = ReadCsv(dir + "/x.csv");
+//   EXPECT_TRUE(CompareCsv(*golden, *actual, kGoldenRelTol, kGoldenAbsTol).ok());
+#ifndef ES_SINGLE_EXPERIMENTS_FIGURE_TEST_UTIL_H_
+#define ES_SINGLE_EXPERIMENTS_FIGURE_TEST_UTIL_H_
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace es::experiments::testing {
+
+inline constexpr double kGoldenRelTol = 1e-6;
+inline constexpr double kGoldenAbsTol = 1e-9;
+
+struct CsvTable {
+  std::vector<std::string> header;
+  std::vector<std::vector<std::string>> rows;
+  // Index of a column, or -1.
+  int Column(const std::string& name) const;
+};
+
+absl::StatusOr<CsvTable> ReadCsv(const std::string& path);
+absl::StatusOr<std::string> ReadFile(const std::string& path);
+
+// Runs argv[0] with the remaining arguments (each single-quoted for the
+// shell), stderr appended to `log_path` when given. Returns the exit status.
+int RunCommand(const std::vector<std::string>& argv,
+               const std::string& log_path = "");
+
+// OK, or the first difference (row, column, both values) and how to
+// regenerate.
+absl::Status CompareCsv(const CsvTable& golden, const CsvTable& actual,
+                        double rel_tol, double abs_tol);
+
+// For a figure trace CSV: value of `column` at the last iteration of each
+// seed's run of (method, num_particles), keyed by seed.
+std::map<int, double> FinalValues(const CsvTable& table,
+                                  const std::string& method, int num_particles,
+                                  const std::string& column);
+// The same at iteration 0.
+std::map<int, double> InitialValues(const CsvTable& table,
+                                    const std::string& method,
+                                    int num_particles, const std::string& column);
+
+// True if the JSON text has, inside the top-level "methods" object, an
+// object for `method` with numeric "seconds_per_estimate" and
+// "final_meta_loss" (the contract benchmarks/peers/ reads). A string scan,
+// enough for the files figure_io writes.
+bool JsonHasMethodSummary(const std::string& json, const std::string& method);
+
+// $TEST_TMPDIR (or /tmp) joined with `name`, created.
+std::string TestDir(const std::string& name);
+
+}  // namespace es::experiments::testing
+
+#endif  // ES_SINGLE_EXPERIMENTS_FIGURE_TEST_UTIL_H_
