@@ -123,6 +123,7 @@ OnlineEs::OnlineEs(const UnrolledProblem* problem, const EsOptions& options,
   episode_.assign(num_pairs_, 0);
   unroll_.assign(num_pairs_, 0);
   needs_reset_.assign(num_pairs_, 1);
+  cached_episode_.assign(num_pairs_, ~uint64_t{0});
   if (rule_.beta != 0.0 && rule_.accumulate) xi_ = RowMatrixXd::Zero(num_pairs_, dim_);
   weights_.resize(num_pairs_, dim_);
   thetas_.resize(n, dim_);
@@ -170,10 +171,22 @@ void OnlineEs::AdvancePairs(const Eigen::VectorXd& theta, int pair_begin,
   const double sigma = options_.sigma;
   const RandomKey single_key{options_.seed, Stream::kSinglePerturbation};
   const RandomKey block_key{options_.seed, Stream::kBlockPerturbation};
+  const bool single_only = rule_.beta == 0.0;
   for (int j = pair_begin; j < pair_end; ++j) {
-    Eigen::VectorXd& delta = eps_s_;  // reuse: delta accumulates below
-    delta.setZero();
     auto w = weights_.row(j);
+    if (single_only) {
+      // delta = w = alpha * sigma * z_s, fixed for the whole episode.
+      if (cached_episode_[j] != episode_[j]) {
+        StandardNormals(single_key, episode_[j], j, dim_, w.data());
+        w *= rule_.alpha * sigma;
+        cached_episode_[j] = episode_[j];
+      }
+      thetas_.row(2 * j) = theta.transpose() + w;
+      thetas_.row(2 * j + 1) = theta.transpose() - w;
+      continue;
+    }
+    Eigen::VectorXd& delta = eps_s_;  // scratch: the applied perturbation
+    delta.setZero();
     w.setZero();
     if (rule_.alpha != 0.0) {
       StandardNormals(single_key, episode_[j], j, dim_, eps_b_.data());

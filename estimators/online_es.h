@@ -123,6 +123,9 @@ class OnlineEs : public GradientEstimator {
   std::vector<uint64_t> episode_;          // per pair
   std::vector<int64_t> unroll_;            // per pair, unrolls in this episode
   std::vector<char> needs_reset_;          // per pair
+  // Pure single-perturbation rules (beta == 0): weights_.row(j) already holds
+  // alpha * eps_s for this episode, so it is not regenerated every unroll.
+  std::vector<uint64_t> cached_episode_;   // per pair
   RowMatrixXd xi_;                         // pairs x P (PES-style only)
   RowMatrixXd weights_;                    // pairs x P work buffer
   RowMatrixXd thetas_;                     // N x P work buffer

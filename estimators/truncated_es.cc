@@ -4,6 +4,7 @@
 #include <numeric>
 
 #include "absl/strings/str_cat.h"
+#include "estimators/check.h"
 #include "estimators/online_es.h"
 #include "estimators/philox.h"
 
@@ -60,6 +61,8 @@ absl::StatusOr<Estimate> TruncatedEs::Step(const Eigen::VectorXd& theta) {
   }
   for (int i = 0; i < n; ++i) states_->CopyParticle(n, i);
   const RandomKey key{options_.seed, Stream::kBlockPerturbation};
+  ES_CHECK_MSG(unroll_ < (int64_t{1} << 24),
+               "more than 2^24 unrolls in one inner problem");
   for (int j = 0; j < num_pairs_; ++j) {
     StandardNormals(key, (episode_ << 24) + static_cast<uint64_t>(unroll_), j,
                     dim_, eps_.row(j).data());
