@@ -5,13 +5,19 @@
 //
 // What it measures: theta = (log initial LR, log final LR) and the meta-loss
 // (sum of the T = 100 per-step losses of a fresh full unroll at theta) over
-// outer iterations, for ES-Single, PES and truncated ES ("tes", one shared
-// mean state, App. C.1); plus the meta-loss landscape on a grid of theta for
-// the heatmap.
+// outer iterations, for ES-Single, PES, truncated ES ("tes", one shared
+// mean state, App. C.1) and the gradient-based baselines TBPTT (K = 10),
+// RTRL and UORO; plus the meta-loss landscape on a grid of theta for the
+// heatmap.
 //
 // Setup (paper, App. C): T = 100, K = 10, N = 100, sigma = 0.3 for ES-Single
 // and PES, sigma = 1.0 for truncated ES, Adam with learning rate 0.01,
-// theta_0 = log(0.01, 0.01) as in Listing 1, lockstep particles. Our choices
+// theta_0 = log(0.01, 0.01) as in Listing 1, lockstep particles. The
+// gradient-based baselines (tbptt_k10, rtrl, uoro; K = 10, one trajectory,
+// no particles) run on the differentiable twin inner/diff/toy2d_diff.h with
+// the same Adam optimiser and iteration count; every method's meta-loss is
+// evaluated on the batched inner/toy2d.h (the twins are checked to agree at
+// start-up, experiments/twin_check.h). Our choices
 // where the paper is silent: 10000 outer iterations (Listing 1's loop
 // count), meta-loss and theta recorded every 20 iterations (Listing 1
 // prints every 100; 20 gives smoother trajectories), 3 seeds, and a 241 x
@@ -19,8 +25,8 @@
 //
 // Paper's result: ES-Single performs similarly to PES, both finding the
 // optimal region of the meta-loss landscape; truncated ES fails because of
-// truncation bias (and the gradient-based TBPTT, UORO, RTRL fail because of
-// the chaotic meta-loss; placeholders here until derivatives land).
+// truncation bias, and the gradient-based TBPTT, UORO, RTRL fail because of
+// the chaotic meta-loss.
 //
 // Output (experiments/figure_io.h): <out_dir>/fig15_toy2d.csv with columns
 // method,num_particles,seed,iteration,meta_loss,theta_0,theta_1;
@@ -44,8 +50,11 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "experiments/figure_io.h"
+#include "experiments/landscape.h"
 #include "experiments/method_registry.h"
 #include "experiments/sweep.h"
+#include "experiments/twin_check.h"
+#include "inner/diff/toy2d_diff.h"
 #include "inner/toy2d.h"
 
 ABSL_FLAG(std::string, out_dir, "",
@@ -57,10 +66,11 @@ ABSL_FLAG(bool, quick, false,
           "still win).");
 ABSL_FLAG(std::string, seeds, "0,1,2",
           "Comma-separated seeds; every method runs once per seed.");
-ABSL_FLAG(std::string, methods, "es_single,pes,tes",
+ABSL_FLAG(std::string, methods, "es_single,pes,tes,tbptt_k10,rtrl,uoro",
           "Methods to run. Known: es_single, pes, tes (shared mean state, "
-          "sigma --tes_sigma), tes_particle, full_es; the gradient baselines "
-          "tbptt_k10, rtrl, uoro are registered but not built yet.");
+          "sigma --tes_sigma), tes_particle, full_es, and the gradient "
+          "baselines tbptt_k10, rtrl, uoro (K = --truncation for rtrl and "
+          "uoro; no particles, N = 0 in the CSV).");
 ABSL_FLAG(int, num_particles, 100, "N, particles per ES estimate (paper: 100).");
 ABSL_FLAG(int64_t, iterations, 10000,
           "Outer iterations per run (Listing 1: 10000).");
@@ -89,12 +99,10 @@ namespace {
 
 constexpr char kBinary[] = "fig15_toy2d";
 
-// Every method name this figure knows. ES methods come from the estimator
-// library; the gradient-based baselines of Fig. 15 are placeholders: replace
-// an AddPlaceholder line with registry->Add({...}) when its estimator exists
-// (tbptt_k10 would set entry.truncation = 10).
-absl::Status RegisterMethods(const Toy2d* problem, double tes_sigma,
-                             MethodRegistry* registry) {
+// Every method name this figure knows. ES methods run on the batched
+// problem, the gradient-based baselines on its differentiable twin.
+absl::Status RegisterMethods(const Toy2d* problem, const Toy2dDiff* twin,
+                             double tes_sigma, MethodRegistry* registry) {
   if (auto s = AddEsMethods(problem, {"es_single", "pes", "full_es"}, registry);
       !s.ok()) {
     return s;
@@ -109,44 +117,7 @@ absl::Status RegisterMethods(const Toy2d* problem, double tes_sigma,
     e.sigma = tes_sigma;
     if (auto s = registry->Add(std::move(e)); !s.ok()) return s;
   }
-  for (const auto& [name, what] : std::vector<std::pair<std::string, std::string>>{
-           {"tbptt_k10", "truncated backprop through time, K = 10"},
-           {"rtrl", "real-time recurrent learning"},
-           {"uoro", "unbiased online recurrent optimisation"}}) {
-    if (auto s = AddPlaceholder(name, what, registry); !s.ok()) return s;
-  }
-  return absl::OkStatus();
-}
-
-// The meta-loss on a size x size grid over [lo, hi]^2, all points as one
-// batch of particles: theta_0 varies slowest.
-absl::Status WriteGrid(const Toy2d& problem, int size, double lo, double hi,
-                       const std::string& path) {
-  const int m = size * size;
-  RowMatrixXd thetas(m, 2);
-  for (int a = 0; a < size; ++a) {
-    for (int b = 0; b < size; ++b) {
-      const double step = size > 1 ? (hi - lo) / (size - 1) : 0.0;
-      thetas(a * size + b, 0) = lo + step * a;
-      thetas(a * size + b, 1) = lo + step * b;
-    }
-  }
-  auto states = problem.NewStates(m);
-  std::vector<int64_t> t0(m, 0);
-  std::vector<double> losses(m);
-  problem.Unroll(states.get(), 0, m, thetas, t0.data(),
-                 static_cast<int>(problem.horizon()), losses.data());
-  auto csv = CsvWriter::Open(path, {"theta_0", "theta_1", "meta_loss"});
-  if (!csv.ok()) return csv.status();
-  for (int i = 0; i < m; ++i) {
-    if (auto s = (*csv)->WriteRow({FormatDouble(thetas(i, 0)),
-                                   FormatDouble(thetas(i, 1)),
-                                   FormatDouble(losses[i])});
-        !s.ok()) {
-      return s;
-    }
-  }
-  return (*csv)->Close();
+  return AddGradientMethods(twin, {"tbptt_k10", "rtrl", "uoro"}, registry);
 }
 
 absl::Status Run() {
@@ -187,8 +158,24 @@ absl::Status Run() {
   }
 
   Toy2d problem(horizon);
+  Toy2dOptions twin_options;
+  twin_options.horizon = horizon;
+  auto twin = Toy2dDiff::Create(twin_options);
+  if (!twin.ok()) return twin.status();
+  // Outside the chaotic band (theta_0 around 0..2) the twins agree to
+  // rounding; inside it rounding differences are amplified.
+  if (auto s = CheckTwinsAgree(
+          problem, **twin,
+          {{Eigen::Vector2d(std::log(0.01), std::log(0.01)), 1e-12},
+           {Eigen::Vector2d(-2.0, -3.0), 1e-12},
+           {Eigen::Vector2d(2.7, -1.7), 1e-5}},
+          0);
+      !s.ok()) {
+    return s;
+  }
   MethodRegistry registry;
-  if (auto s = RegisterMethods(&problem, absl::GetFlag(FLAGS_tes_sigma), &registry);
+  if (auto s = RegisterMethods(&problem, twin->get(),
+                               absl::GetFlag(FLAGS_tes_sigma), &registry);
       !s.ok()) {
     return s;
   }
@@ -224,8 +211,9 @@ absl::Status Run() {
   double grid_seconds = 0.0;
   if (grid_size > 0) {
     const auto g0 = std::chrono::steady_clock::now();
-    if (auto s = WriteGrid(problem, grid_size, (*range)[0], (*range)[1],
-                           absl::StrCat(*out_dir, "/", kBinary, "_grid.csv"));
+    if (auto s = WriteLandscapeGrid(
+            problem, grid_size, (*range)[0], (*range)[1],
+            absl::StrCat(*out_dir, "/", kBinary, "_grid.csv"));
         !s.ok()) {
       return s;
     }

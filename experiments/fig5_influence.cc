@@ -6,12 +6,19 @@
 // What it measures: theta and the meta-loss over outer iterations for
 //   Fig. 5a  ES-Single vs PES vs truncated ES ("tes", one shared mean state,
 //            App. C.1) at N = --num_particles (1000, the N the paper gives
-//            for PES), K = 1;
+//            for PES), K = 1; and the gradient-based baselines TBPTT with
+//            K = 1, 10, 100 (tbptt_k1, tbptt_k10, tbptt_k100), RTRL and UORO
+//            (K = --truncation = 1), one trajectory each (no particles,
+//            N = 0 in the CSV);
 //   Fig. 5b  ablation over N in --ablation_particles (4, 10, 100, 1000) for
 //            PES and ES-Single, K = 1.
-// The paper's 5a also shows TBPTT (K = 1, 10, 100), UORO and RTRL; those are
-// registered as placeholders (see RegisterMethods) until the derivative
-// implementation lands.
+// The gradient-based baselines run on the differentiable twin
+// inner/diff/influence_balancing_diff.h (checked at start-up to give the
+// same meta-loss, experiments/twin_check.h) with the same outer optimiser,
+// learning rate and iteration count as the ES methods; one iteration of
+// tbptt_k<K> is one K-step unroll (so tbptt_k100 sees 100x the inner steps
+// of tbptt_k1). The meta-loss of every method is evaluated the same way, on
+// the batched inner/influence_balancing.h.
 //
 // Setup: n = 23, p = 10, s_0 = ones, never-ending inner problem (never
 // reset), theta_0 = 0.5 (App. C), K = 1, N = 1000 for the 5a methods. The
@@ -33,10 +40,10 @@
 // is 8194.8 at theta_0 = 0.5 and about 58 at its minimum near theta*
 // (the transient from s_0 shifts it slightly).
 //
-// Paper's result: ES-Single (and PES with N = 1000) move theta towards the
-// optimum and reduce the loss; truncated ES matches TBPTT with K = 1 and
-// moves the wrong way. PES becomes unstable as N shrinks; ES-Single still
-// works with N = 4 (Fig. 5b).
+// Paper's result: ES-Single outperforms PES and RTRL and has a smoother loss
+// curve; TBPTT with K = 10 and K = 100 moves theta the wrong way, and
+// truncated ES exactly matches TBPTT with K = 1. PES becomes unstable as N
+// shrinks; ES-Single still works with N = 4 (Fig. 5b).
 //
 // Output (experiments/figure_io.h): <out_dir>/fig5_influence.csv with
 // columns method,num_particles,seed,iteration,meta_loss,theta_0, and
@@ -60,6 +67,8 @@
 #include "experiments/figure_io.h"
 #include "experiments/method_registry.h"
 #include "experiments/sweep.h"
+#include "experiments/twin_check.h"
+#include "inner/diff/influence_balancing_diff.h"
 #include "inner/influence_balancing.h"
 
 ABSL_FLAG(std::string, out_dir, "",
@@ -70,11 +79,12 @@ ABSL_FLAG(bool, quick, false,
           "100 iterations (flags set to non-default values still win).");
 ABSL_FLAG(std::string, seeds, "0,1,2,3,4",
           "Comma-separated seeds; every configuration runs once per seed.");
-ABSL_FLAG(std::string, methods, "es_single,pes,tes",
-          "Fig. 5a methods, run at --num_particles. Known: es_single, pes, "
-          "tes (shared mean state), tes_particle; the gradient baselines "
-          "tbptt_k1, tbptt_k10, tbptt_k100, rtrl, uoro are registered but "
-          "not built yet.");
+ABSL_FLAG(std::string, methods,
+          "es_single,pes,tes,tbptt_k1,tbptt_k10,tbptt_k100,rtrl,uoro",
+          "Fig. 5a methods. Known: es_single, pes, tes (shared mean state), "
+          "tes_particle (run at --num_particles), and the gradient baselines "
+          "tbptt_k1, tbptt_k10, tbptt_k100, rtrl, uoro (one trajectory, "
+          "N = 0 in the CSV).");
 ABSL_FLAG(int, num_particles, 1000, "N for the Fig. 5a methods.");
 ABSL_FLAG(std::string, ablation_methods, "es_single,pes",
           "Fig. 5b methods, run at every --ablation_particles; empty = skip.");
@@ -99,27 +109,21 @@ namespace {
 
 constexpr char kBinary[] = "fig5_influence";
 
-// Every method name this figure knows. ES methods come from the estimator
-// library; the gradient-based baselines of Fig. 5a are placeholders: replace
-// an AddPlaceholder line with registry->Add({...}) when its estimator exists
-// (e.g. entry.truncation = 10 for tbptt_k10; the PES script ran UORO with
-// learning rate 1e-5, which entry.optimizer can carry).
+// Every method name this figure knows. ES methods run on the batched
+// problem, the gradient-based baselines on its differentiable twin, all with
+// the binary's optimiser (the PES authors' script ran UORO with a smaller
+// learning rate; we keep one optimiser for every method so the comparison is
+// like for like).
 absl::Status RegisterMethods(const InfluenceBalancing* problem,
+                             const InfluenceBalancingDiff* twin,
                              MethodRegistry* registry) {
   if (auto s = AddEsMethods(problem, {"es_single", "pes", "tes", "tes_particle"},
                             registry);
       !s.ok()) {
     return s;
   }
-  for (const auto& [name, what] : std::vector<std::pair<std::string, std::string>>{
-           {"tbptt_k1", "truncated backprop through time, K = 1"},
-           {"tbptt_k10", "truncated backprop through time, K = 10"},
-           {"tbptt_k100", "truncated backprop through time, K = 100"},
-           {"rtrl", "real-time recurrent learning"},
-           {"uoro", "unbiased online recurrent optimisation"}}) {
-    if (auto s = AddPlaceholder(name, what, registry); !s.ok()) return s;
-  }
-  return absl::OkStatus();
+  return AddGradientMethods(
+      twin, {"tbptt_k1", "tbptt_k10", "tbptt_k100", "rtrl", "uoro"}, registry);
 }
 
 absl::Status Run() {
@@ -144,8 +148,18 @@ absl::Status Run() {
   if (!ablation_n.ok()) return ablation_n.status();
 
   InfluenceBalancing problem;
+  InfluenceBalancingDiff twin;
+  // The system is linear: the twins agree to rounding everywhere.
+  if (auto s = CheckTwinsAgree(problem, twin,
+                               {{Eigen::VectorXd::Constant(1, 0.5), 1e-12},
+                                {Eigen::VectorXd::Constant(1, -1.0 / 6.0), 1e-12},
+                                {Eigen::VectorXd::Constant(1, 4.0), 1e-12}},
+                               1000);
+      !s.ok()) {
+    return s;
+  }
   MethodRegistry registry;
-  if (auto s = RegisterMethods(&problem, &registry); !s.ok()) return s;
+  if (auto s = RegisterMethods(&problem, &twin, &registry); !s.ok()) return s;
   auto methods = registry.Select(*method_names);
   if (!methods.ok()) return methods.status();
   auto ablation = registry.Select(ablation_names);

@@ -1,10 +1,12 @@
 #include "experiments/figure_test_util.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <utility>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -158,6 +160,36 @@ std::map<int, double> InitialValues(const CsvTable& table,
                                     int num_particles,
                                     const std::string& column) {
   return ValuesAt(table, method, num_particles, column, /*last=*/false);
+}
+
+std::map<int, std::vector<double>> Traces(const CsvTable& table,
+                                          const std::string& method,
+                                          int num_particles,
+                                          const std::string& column) {
+  std::map<int, std::vector<std::pair<long long, double>>> points;
+  const int cm = table.Column("method"), cn = table.Column("num_particles"),
+            cs = table.Column("seed"), ci = table.Column("iteration"),
+            cv = table.Column(column);
+  std::map<int, std::vector<double>> out;
+  if (cm < 0 || cn < 0 || cs < 0 || ci < 0 || cv < 0) return out;
+  for (const auto& r : table.rows) {
+    if (r[cm] != method || r[cn] != absl::StrCat(num_particles)) continue;
+    int seed;
+    long long it;
+    double v;
+    if (!absl::SimpleAtoi(r[cs], &seed) || !absl::SimpleAtoi(r[ci], &it) ||
+        !ParseNumber(r[cv], &v)) {
+      continue;
+    }
+    points[seed].push_back({it, v});
+  }
+  for (auto& [seed, p] : points) {
+    std::stable_sort(p.begin(), p.end(), [](const auto& a, const auto& b) {
+      return a.first < b.first;
+    });
+    for (const auto& [it, v] : p) out[seed].push_back(v);
+  }
+  return out;
 }
 
 bool JsonHasMethodSummary(const std::string& json, const std::string& method) {

@@ -59,6 +59,14 @@ std::map<int, double> InitialValues(const CsvTable& table,
                                     const std::string& method,
                                     int num_particles, const std::string& column);
 
+// The whole trace of `column` for each seed's run of (method,
+// num_particles), in iteration order, keyed by seed (rows whose cells do not
+// parse are skipped).
+std::map<int, std::vector<double>> Traces(const CsvTable& table,
+                                          const std::string& method,
+                                          int num_particles,
+                                          const std::string& column);
+
 // True if the JSON text has, inside the top-level "methods" object, an
 // object for `method` with numeric "seconds_per_estimate" and
 // "final_meta_loss" (the contract benchmarks/peers/ reads). A string scan,

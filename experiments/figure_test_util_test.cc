@@ -55,6 +55,18 @@ TEST(FigureTestUtilTest, PicksFirstAndLastIterationPerSeed) {
   EXPECT_TRUE(FinalValues(t, "es_single", 4, "meta_loss").empty());
 }
 
+TEST(FigureTestUtilTest, TracesAreInIterationOrderPerSeed) {
+  const CsvTable t = Table({{"pes", "4", "0", "10", "5"},
+                            {"pes", "4", "0", "0", "9"},
+                            {"pes", "4", "1", "0", "8"},
+                            {"pes", "4", "0", "20", "2"},
+                            {"pes", "100", "0", "10", "1"}});
+  EXPECT_EQ(Traces(t, "pes", 4, "meta_loss"),
+            (std::map<int, std::vector<double>>{{0, {9.0, 5.0, 2.0}},
+                                                {1, {8.0}}}));
+  EXPECT_TRUE(Traces(t, "pes", 4, "no_such_column").empty());
+}
+
 TEST(FigureTestUtilTest, FindsMethodSummariesInJson) {
   const std::string json =
       "{\n  \"methods\": {\n    \"es_single\": {\n"

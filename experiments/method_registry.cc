@@ -2,9 +2,12 @@
 
 #include <algorithm>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "estimators/estimator_factory.h"
+#include "estimators/gradient/gradient_estimator_factory.h"
 
 namespace es::experiments {
 
@@ -86,21 +89,59 @@ absl::Status AddEsMethods(const UnrolledProblem* problem,
   return absl::OkStatus();
 }
 
-absl::Status AddPlaceholder(const std::string& name,
-                            const std::string& description,
-                            MethodRegistry* registry) {
-  MethodEntry entry;
-  entry.name = name;
-  entry.description = description;
-  entry.uses_particles = false;
-  entry.factory = [name, description](const MethodSettings&)
-      -> absl::StatusOr<std::unique_ptr<GradientEstimator>> {
-    return absl::UnimplementedError(absl::StrCat(
-        "method \"", name, "\" (", description,
-        ") is not built yet: it needs derivatives of the inner problem; "
-        "register its factory in the binary's RegisterMethods()"));
-  };
-  return registry->Add(std::move(entry));
+namespace {
+
+// The names MakeGradientEstimator accepts (GradientMethodNames(), with
+// "tbptt_k<K>" for any integer K >= 1). Checked by name only: whether K
+// divides T is the estimator's check, run by RunSweep before the first run.
+bool IsGradientMethodName(const std::string& name) {
+  if (name == "tbptt" || name == "rtrl" || name == "uoro" || name == "dodge") {
+    return true;
+  }
+  if (!absl::StartsWith(name, "tbptt_k")) return false;
+  const std::string digits = name.substr(7);
+  int k = 0;
+  return !digits.empty() && digits.size() <= 9 &&
+         std::all_of(digits.begin(), digits.end(),
+                     [](char c) { return c >= '0' && c <= '9'; }) &&
+         absl::SimpleAtoi(digits, &k) && k >= 1;
+}
+
+}  // namespace
+
+absl::Status AddGradientMethods(const DifferentiableProblem* problem,
+                                const std::vector<std::string>& names,
+                                MethodRegistry* registry,
+                                const GradientEstimatorSpec& base) {
+  if (problem == nullptr) {
+    return absl::InvalidArgumentError("AddGradientMethods: problem is null");
+  }
+  for (const std::string& name : names) {
+    if (!IsGradientMethodName(name)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "\"", name, "\" is not a gradient-based method; known: ",
+          absl::StrJoin(GradientMethodNames(), ", "),
+          " (tbptt_k<K> with an integer K >= 1)"));
+    }
+    MethodEntry entry;
+    entry.name = name;
+    entry.description = absl::StrCat(
+        "gradient-based baseline on the differentiable twin '", problem->name(),
+        "' (estimators/gradient/gradient_estimator_factory.h)");
+    const bool is_dodge = name == "dodge";
+    entry.uses_particles = is_dodge;
+    entry.factory = [problem, name, base, is_dodge](const MethodSettings& s)
+        -> absl::StatusOr<std::unique_ptr<GradientEstimator>> {
+      GradientEstimatorSpec spec = base;
+      spec.method = name;
+      spec.truncation = s.truncation;
+      spec.seed = s.seed;
+      spec.num_directions = is_dodge ? s.num_particles : 1;
+      return MakeGradientEstimator(problem, spec);
+    };
+    if (auto st = registry->Add(std::move(entry)); !st.ok()) return st;
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace es::experiments

@@ -2,18 +2,20 @@
 // in --methods and in the CSV's method column.
 //
 // ES-family methods (es_single, pes, tes, ...) come from
-// estimators/estimator_factory.h. Gradient-based baselines (tbptt_k1,
-// tbptt_k10, tbptt_k100, rtrl, uoro) need derivatives of the inner problem;
-// until those land, the figure binaries register them as placeholders that
-// fail with a clear message. To add one, replace its AddPlaceholder call in
-// the binary's RegisterMethods() with Add({...factory...}); nothing else in
-// the binary changes (the sweep, CSV and JSON handle any GradientEstimator).
+// estimators/estimator_factory.h and run on the batched UnrolledProblem.
+// Gradient-based baselines (tbptt_k<K>, rtrl, uoro, dodge) come from
+// estimators/gradient/gradient_estimator_factory.h and run on the inner
+// problem's differentiable twin (inner/diff/); the sweep (sweep.h) evaluates
+// the meta-loss of every method on the same batched problem, so the twin
+// must compute the same function (experiments/twin_check.h checks that).
 //
 // Usage:
+//   InfluenceBalancing problem;          // batched, for ES and evaluation
+//   InfluenceBalancingDiff twin;         // differentiable, for RTRL etc.
 //   MethodRegistry registry;
 //   AddEsMethods(&problem, {"es_single", "pes", "tes"}, &registry);
-//   AddPlaceholder("rtrl", "RTRL (exact online gradient)", &registry);
-//   auto entries = registry.Select({"es_single", "pes"});
+//   AddGradientMethods(&twin, {"tbptt_k10", "rtrl"}, &registry);
+//   auto entries = registry.Select({"es_single", "rtrl"});
 //   auto est = (*entries)[0]->factory(settings);
 #ifndef ES_SINGLE_EXPERIMENTS_METHOD_REGISTRY_H_
 #define ES_SINGLE_EXPERIMENTS_METHOD_REGISTRY_H_
@@ -28,6 +30,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "estimators/estimator.h"
+#include "estimators/gradient/differentiable_problem.h"
+#include "estimators/gradient/gradient_estimator_factory.h"
 #include "estimators/optimizer.h"
 #include "estimators/unrolled_problem.h"
 
@@ -35,7 +39,9 @@ namespace es::experiments {
 
 // What a method factory receives for one run (after per-method overrides).
 struct MethodSettings {
-  int num_particles = 100;  // N (ignored by methods without particles)
+  // N (ignored by methods without particles; DODGE reads its number of
+  // directions D from it, see AddGradientMethods).
+  int num_particles = 100;
   double sigma = 0.1;
   int truncation = 1;       // K
   uint64_t seed = 0;
@@ -52,10 +58,10 @@ struct MethodEntry {
   MethodFactory factory;
   // False for methods without particles (TBPTT, RTRL, UORO): they run once
   // per seed, whatever the particle list, with num_particles = 0 in the CSV.
+  // (DODGE has "particles": its N is the number of directions D.)
   bool uses_particles = true;
   // Per-method overrides of the binary's settings (e.g. sigma = 1 for
-  // truncated ES on toy 2D, K = 10 for tbptt_k10, a smaller learning rate
-  // for UORO as in the PES code).
+  // truncated ES on toy 2D, a different outer optimiser for one method).
   std::optional<double> sigma;
   std::optional<int> truncation;
   std::optional<OptimizerOptions> optimizer;
@@ -82,11 +88,23 @@ absl::Status AddEsMethods(const UnrolledProblem* problem,
                           const std::vector<std::string>& names,
                           MethodRegistry* registry);
 
-// Registers a method that is not built yet: its factory returns
-// UnimplementedError naming the method and `description`.
-absl::Status AddPlaceholder(const std::string& name,
-                            const std::string& description,
-                            MethodRegistry* registry);
+// Registers the named gradient-based baselines of
+// estimators/gradient/gradient_estimator_factory.h ("tbptt_k<K>" for any
+// K >= 1, "rtrl", "uoro", "dodge") for the differentiable `problem` (which
+// must outlive the registry's factories). Each runs one trajectory, advanced
+// MethodSettings::truncation steps per estimate (tbptt_k<K>: K steps), seeded
+// with MethodSettings::seed (UORO's and DODGE's random vectors). They have
+// no particles (uses_particles = false, N = 0 in the CSV), except "dodge",
+// whose N is its number of directions D. The other fields of `base`
+// (uoro_epsilon, direction_stream, direction_provider) are passed through
+// unchanged; its method, truncation, seed and num_directions are replaced.
+// Unknown names are rejected here; settings the estimator rejects (a K that
+// does not divide T) when RunSweep builds every run's estimator, before the
+// first run.
+absl::Status AddGradientMethods(const DifferentiableProblem* problem,
+                                const std::vector<std::string>& names,
+                                MethodRegistry* registry,
+                                const GradientEstimatorSpec& base = {});
 
 }  // namespace es::experiments
 
