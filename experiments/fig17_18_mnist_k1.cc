@@ -27,9 +27,13 @@
 // lockstep particles.
 //
 // Cost: K = 1 means one outer iteration per inner step; N = 1000 x 15000
-// iterations = 1.5e7 particle-steps per method (~1-2 hours per method on the
-// 2-core machine; plus one Adam update and estimator bookkeeping per inner
-// step). --scaled runs the reduced setting of docs/results_mnist.md.
+// iterations = 1.5e7 particle-steps per method, 1-2 hours per method at
+// 0.25-0.45 ms of CPU per particle-step (docs/results.md), plus one
+// Adam update and estimator bookkeeping per inner step. --scaled runs the
+// reduced setting of docs/results.md. Note: with K = 1 truncated ES
+// gets an estimate of exactly 0 (each 1-step unroll starts from the shared
+// mean state and its loss is measured before the update), so tes never
+// moves.
 //
 // Paper's result: with outer LR 1e-2 ES-Single converges stably to the
 // optimum while PES explodes due to variance (Fig. 17); PES with 1e-3
@@ -59,12 +63,12 @@ ABSL_FLAG(std::string, out_dir, "",
           "paths resolve against the workspace under bazel run).");
 ABSL_FLAG(bool, quick, false,
           "Seconds-long run for tests: T = Q = 40, N = 4, 160 iterations, "
-          "2000 training examples, minibatch 50, a 4 x 4 grid (flags set to "
-          "non-default values still win).");
+          "2000 training examples, minibatch 50, a 4 x 4 grid (flags given on "
+          "the command line win).");
 ABSL_FLAG(bool, scaled, false,
-          "The reduced run of docs/results_mnist.md: T = Q = 1000, N = 20, "
-          "3000 iterations (3 inner problems), a 9 x 9 grid, seeds 0,1 (flags "
-          "set to non-default values still win; --quick wins).");
+          "The reduced run of docs/results.md: T = Q = 1000, N = 20, "
+          "3000 iterations (3 inner problems), a 9 x 9 grid, seeds 0,1 "
+          "(flags given on the command line win; --quick wins).");
 ABSL_FLAG(std::string, seeds, "0", "Comma-separated seeds (estimator seeds).");
 ABSL_FLAG(std::string, methods, "es_single,pes,pes_lr_small,tes",
           "Methods: es_single, pes, tes, tes_particle, full_es (outer LR "
@@ -152,13 +156,13 @@ absl::Status Run() {
 
   x.config = MlpHpoConfig::LrSchedule();
   x.config.hidden_sizes.assign(hidden->begin(), hidden->end());
-  x.config.batch_size = QuickOr(FLAGS_batch_size, quick, int64_t{50});
+  x.config.batch_size = QuickOnlyOr(FLAGS_batch_size, quick, int64_t{50});
   x.config.horizon =
       QuickScaledOr(FLAGS_horizon, quick, int64_t{40}, scaled, int64_t{1000});
   x.config.schedule_q = QuickScaledOr(FLAGS_schedule_q, quick, 40.0, scaled, 1000.0);
   x.config.fixed_momentum = absl::GetFlag(FLAGS_momentum);
   x.config.measure_batch_size = x.config.batch_size;  // unused here
-  x.train_examples = QuickOr(FLAGS_train_examples, quick, int64_t{2000});
+  x.train_examples = QuickOnlyOr(FLAGS_train_examples, quick, int64_t{2000});
   x.data_dir = absl::GetFlag(FLAGS_data_dir);
 
   x.num_particles = QuickScaledOr(FLAGS_num_particles, quick, 4, scaled, 20);
@@ -199,6 +203,7 @@ int main(int argc, char** argv) {
       "Figs. 17/18 of the ES-Single paper: the MNIST LR schedule task with "
       "K = 1 (ES-Single, PES at outer LR 1e-2 and 1e-3, truncated ES). Writes "
       "<out_dir>/fig17_18_mnist_k1{.csv,.json,_grid.csv}.");
+  es::experiments::RecordCommandLineFlags(argc, argv);
   absl::ParseCommandLine(argc, argv);
   const absl::Status s = es::experiments::Run();
   if (!s.ok()) {

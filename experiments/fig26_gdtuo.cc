@@ -37,9 +37,10 @@
 // Fig. 7: start theta, 3000 outer iterations, one seed, evaluation cadence,
 // grid.
 //
-// Cost: the ES methods as in Fig. 7 (3e7 particle-steps per method at the
-// paper's N); the hypergradient methods are cheap (one network, 3e4 inner
-// steps). --scaled runs the reduced setting of docs/results_mnist.md.
+// Cost: the ES methods as in Fig. 7 (3e7 particle-steps, 2-4 hours, per
+// method at the paper's N); the hypergradient methods are cheap (one
+// network, 3e4 inner steps plus evaluations). --scaled runs the reduced
+// setting of docs/results.md.
 //
 // Paper's result (Fig. 26): GDTUO behaves like truncated ES, both in the
 // meta-optimisation trajectory and the training loss reached; ES-Single
@@ -72,12 +73,12 @@ ABSL_FLAG(std::string, out_dir, "",
           "resolve against the workspace under bazel run).");
 ABSL_FLAG(bool, quick, false,
           "Seconds-long run for tests: T = Q = 40, N = 4, 40 iterations, 2000 "
-          "training examples, minibatch 50, a 4 x 4 grid (flags set to "
-          "non-default values still win).");
+          "training examples, minibatch 50, a 4 x 4 grid (flags given on "
+          "the command line win).");
 ABSL_FLAG(bool, scaled, false,
-          "The reduced run of docs/results_mnist.md: T = Q = 1000, N = 20, "
-          "1000 iterations (10 inner problems), a 9 x 9 grid, seeds 0,1 (flags "
-          "set to non-default values still win; --quick wins).");
+          "The reduced run of docs/results.md: T = Q = 1000, N = 20, "
+          "1000 iterations (10 inner problems), a 9 x 9 grid, seeds 0,1 "
+          "(flags given on the command line win; --quick wins).");
 ABSL_FLAG(std::string, seeds, "0", "Comma-separated seeds.");
 ABSL_FLAG(std::string, methods, "tes,es_single,gdtuo,gdtuo_reset",
           "Methods: tes, es_single, pes, tes_particle, full_es (ES, outer "
@@ -228,13 +229,13 @@ absl::Status Run() {
 
   x.config = MlpHpoConfig::LrSchedule();
   x.config.hidden_sizes.assign(hidden->begin(), hidden->end());
-  x.config.batch_size = QuickOr(FLAGS_batch_size, quick, int64_t{50});
+  x.config.batch_size = QuickOnlyOr(FLAGS_batch_size, quick, int64_t{50});
   x.config.horizon =
       QuickScaledOr(FLAGS_horizon, quick, int64_t{40}, scaled, int64_t{1000});
   x.config.schedule_q = QuickScaledOr(FLAGS_schedule_q, quick, 40.0, scaled, 1000.0);
   x.config.fixed_momentum = absl::GetFlag(FLAGS_momentum);
   x.config.measure_batch_size = x.config.batch_size;  // unused here
-  x.train_examples = QuickOr(FLAGS_train_examples, quick, int64_t{2000});
+  x.train_examples = QuickOnlyOr(FLAGS_train_examples, quick, int64_t{2000});
   x.data_dir = absl::GetFlag(FLAGS_data_dir);
 
   x.num_particles = QuickScaledOr(FLAGS_num_particles, quick, 4, scaled, 20);
@@ -291,6 +292,7 @@ int main(int argc, char** argv) {
       "without inner resets) vs truncated ES and ES-Single on the MNIST LR "
       "schedule task. Writes <out_dir>/fig26_gdtuo{.csv,.json,_grid.csv,"
       "_online.csv}.");
+  es::experiments::RecordCommandLineFlags(argc, argv);
   absl::ParseCommandLine(argc, argv);
   const absl::Status s = es::experiments::Run();
   if (!s.ok()) {

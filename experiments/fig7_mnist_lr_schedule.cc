@@ -24,11 +24,11 @@
 // particles share each inner problem's initial weights and minibatches).
 // MNIST training split: the first 50000 training images (inner/data).
 //
-// Cost: one inner step of one particle is ~38 MFLOP; N = 1000 x 3000
-// iterations x K = 10 = 3e7 particle-steps per method (plus the tes mean
-// state), about 2-3 hours per method on the 2-core machine at ~4000
-// particle-steps/s, i.e. most of a day for the figure; --scaled runs the
-// reduced setting docs/results_mnist.md reports (minutes).
+// Cost: one inner step of one particle is ~38 MFLOP, 0.25-0.45 ms of CPU on
+// the 2-core machine (docs/results.md); N = 1000 x 3000 iterations x
+// K = 10 = 3e7 particle-steps per method (plus the tes mean state), 2-4
+// hours per method, 6-11 hours for the figure; --scaled runs the reduced
+// setting docs/results.md reports (about 10 minutes idle, 30 loaded).
 //
 // Paper's result (Fig. 7): ES-Single performs similarly to PES but converges
 // more stably near the optimum; PES at times drifts away from the optimum
@@ -59,12 +59,12 @@ ABSL_FLAG(std::string, out_dir, "",
           "(relative paths resolve against the workspace under bazel run).");
 ABSL_FLAG(bool, quick, false,
           "Seconds-long run for tests: T = Q = 40, N = 4, 40 iterations, 2000 "
-          "training examples, minibatch 50, a 4 x 4 grid (flags set to "
-          "non-default values still win).");
+          "training examples, minibatch 50, a 4 x 4 grid (flags given on "
+          "the command line win).");
 ABSL_FLAG(bool, scaled, false,
-          "The reduced run of docs/results_mnist.md: T = Q = 1000, N = 20, "
-          "1000 iterations (10 inner problems), a 9 x 9 grid, seeds 0,1 (flags "
-          "set to non-default values still win; --quick wins).");
+          "The reduced run of docs/results.md: T = Q = 1000, N = 20, "
+          "1000 iterations (10 inner problems), a 9 x 9 grid, seeds 0,1 "
+          "(flags given on the command line win; --quick wins).");
 ABSL_FLAG(std::string, seeds, "0", "Comma-separated seeds (estimator seeds).");
 ABSL_FLAG(std::string, methods, "tes,pes,es_single",
           "Methods: tes (truncated ES, shared mean state), pes, es_single, "
@@ -148,13 +148,13 @@ absl::Status Run() {
 
   x.config = MlpHpoConfig::LrSchedule();
   x.config.hidden_sizes.assign(hidden->begin(), hidden->end());
-  x.config.batch_size = QuickOr(FLAGS_batch_size, quick, int64_t{50});
+  x.config.batch_size = QuickOnlyOr(FLAGS_batch_size, quick, int64_t{50});
   x.config.horizon =
       QuickScaledOr(FLAGS_horizon, quick, int64_t{40}, scaled, int64_t{1000});
   x.config.schedule_q = QuickScaledOr(FLAGS_schedule_q, quick, 40.0, scaled, 1000.0);
   x.config.fixed_momentum = absl::GetFlag(FLAGS_momentum);
   x.config.measure_batch_size = x.config.batch_size;  // unused here
-  x.train_examples = QuickOr(FLAGS_train_examples, quick, int64_t{2000});
+  x.train_examples = QuickOnlyOr(FLAGS_train_examples, quick, int64_t{2000});
   x.data_dir = absl::GetFlag(FLAGS_data_dir);
 
   x.num_particles = QuickScaledOr(FLAGS_num_particles, quick, 4, scaled, 20);
@@ -187,6 +187,7 @@ int main(int argc, char** argv) {
       "Fig. 7 of the ES-Single paper: meta-learning an MNIST MLP's LR schedule "
       "with truncated ES, PES and ES-Single (K = 10). Writes "
       "<out_dir>/fig7_mnist_lr_schedule{.csv,.json,_grid.csv}.");
+  es::experiments::RecordCommandLineFlags(argc, argv);
   absl::ParseCommandLine(argc, argv);
   const absl::Status s = es::experiments::Run();
   if (!s.ok()) {

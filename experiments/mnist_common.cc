@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <limits>
+#include <set>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -34,7 +35,32 @@ absl::StatusOr<std::string> Checked(const std::string& dir,
       "e.g. ", kDataDirEnvVar, "=/work/shared/data"));
 }
 
+std::set<std::string>* g_command_line_flags = nullptr;
+
 }  // namespace
+
+void RecordCommandLineFlags(int argc, char** argv) {
+  if (g_command_line_flags == nullptr) {
+    g_command_line_flags = new std::set<std::string>();
+  }
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--") break;
+    if (a.size() < 2 || a[0] != '-') continue;
+    a = a.substr(a[1] == '-' ? 2 : 1);
+    a = a.substr(0, a.find('='));
+    g_command_line_flags->insert(a);
+    if (a.size() > 2 && a.compare(0, 2, "no") == 0) {
+      g_command_line_flags->insert(a.substr(2));
+    }
+  }
+}
+
+bool OnCommandLine(const std::string& name) {
+  return g_command_line_flags != nullptr && g_command_line_flags->count(name) > 0;
+}
+
+bool CommandLineRecorded() { return g_command_line_flags != nullptr; }
 
 absl::StatusOr<std::string> ResolveMnistDataDir(const std::string& flag_value) {
   if (!flag_value.empty()) return Checked(flag_value, "--data_dir");

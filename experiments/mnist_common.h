@@ -63,14 +63,41 @@ absl::StatusOr<MnistSplits> LoadMnistSplits(const std::string& flag_value,
 // A view of `set` for MlpHpoProblem (the set must outlive the view).
 MlpDataView ViewOf(const LabeledImages& set);
 
-// The flag's value; if it still has its default value: quick_value under
-// --quick, else scaled_value under --scaled (a flag set on the command line
-// to a non-default value always wins; --quick wins over --scaled).
+// Remembers which flags the command line names ("--name", "--name=v",
+// "-name", "--noname" for booleans; up to a bare "--"), so that QuickScaledOr
+// can tell "set to its default value" from "not set". Call from main() with
+// the original argv. (This Abseil has no public "was it set" query, and
+// figure_io.h's QuickOr treats a flag set to its default as unset, which
+// would turn "--scaled --horizon=5000" into the scaled horizon.) Flags given
+// only through --flagfile are not seen.
+void RecordCommandLineFlags(int argc, char** argv);
+// True if RecordCommandLineFlags saw the flag `name`.
+bool OnCommandLine(const std::string& name);
+// True once RecordCommandLineFlags has run.
+bool CommandLineRecorded();
+
+// The value a flag takes under the --quick / --scaled presets: the flag's
+// own value if it was given on the command line; else quick_value under
+// --quick; else scaled_value under --scaled; else the flag's default.
+// (Without RecordCommandLineFlags, falls back to figure_io.h's QuickOr rule:
+// a flag still at its default value counts as not given.)
 template <typename T>
 T QuickScaledOr(const absl::Flag<T>& flag, bool quick, T quick_value,
                 bool scaled, T scaled_value) {
-  if (quick) return QuickOr(flag, true, quick_value);
-  return QuickOr(flag, scaled, scaled_value);
+  const absl::CommandLineFlag& handle = absl::GetFlagReflectionHandle(flag);
+  const bool given = CommandLineRecorded()
+                         ? OnCommandLine(std::string(handle.Name()))
+                         : handle.CurrentValue() != handle.DefaultValue();
+  if (given) return absl::GetFlag(flag);
+  if (quick) return quick_value;
+  if (scaled) return scaled_value;
+  return absl::GetFlag(flag);
+}
+
+// QuickScaledOr for a flag that --scaled leaves at its default.
+template <typename T>
+T QuickOnlyOr(const absl::Flag<T>& flag, bool quick, T quick_value) {
+  return QuickScaledOr(flag, quick, quick_value, false, quick_value);
 }
 
 // Parses "min,max" with min <= max; `flag` names the flag in errors.

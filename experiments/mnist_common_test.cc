@@ -11,14 +11,38 @@
 #include <filesystem>
 #include <fstream>
 
+#include "absl/flags/flag.h"
 #include "estimators/philox.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+
+ABSL_FLAG(int, test_horizon, 5000, "a flag for QuickScaledOr");
+ABSL_FLAG(int, test_other, 7, "a flag nobody sets");
 
 namespace es::experiments {
 namespace {
 
 using ::testing::HasSubstr;
+
+// A flag given on the command line wins even at its default value (so
+// "--scaled --horizon=5000" keeps T = 5000); others take the preset.
+TEST(PresetTest, CommandLineFlagsWinOverPresets) {
+  std::vector<std::string> args = {"bin", "--test_horizon=5000", "--scaled",
+                                   "--nofoo", "--", "--test_other=1"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  RecordCommandLineFlags(static_cast<int>(argv.size()), argv.data());
+  EXPECT_TRUE(CommandLineRecorded());
+  EXPECT_TRUE(OnCommandLine("test_horizon"));
+  EXPECT_TRUE(OnCommandLine("scaled"));
+  EXPECT_TRUE(OnCommandLine("foo"));
+  EXPECT_FALSE(OnCommandLine("test_other")) << "after a bare --";
+  EXPECT_EQ(QuickScaledOr(FLAGS_test_horizon, false, 40, true, 1000), 5000);
+  EXPECT_EQ(QuickScaledOr(FLAGS_test_other, false, 1, true, 2), 2);
+  EXPECT_EQ(QuickScaledOr(FLAGS_test_other, true, 1, true, 2), 1);
+  EXPECT_EQ(QuickScaledOr(FLAGS_test_other, false, 1, false, 2), 7);
+  EXPECT_EQ(QuickOnlyOr(FLAGS_test_other, false, 1), 7);
+}
 namespace fs = std::filesystem;
 
 std::string Tmp(const std::string& name) {
