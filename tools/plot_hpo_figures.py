@@ -23,6 +23,8 @@ Run with Debian's Python, which has matplotlib (python3-matplotlib):
       --results results/fig8_fmnist_telescoping --out docs/figures/
   /usr/bin/python3 tools/plot_hpo_figures.py --figure fig9 \
       --results results/fig9_many_hparams --out docs/figures/
+  /usr/bin/python3 tools/plot_hpo_figures.py --figure fig8 \
+      --results results/fig8_fmnist_telescoping_n100 --suffix _n100
 """
 
 import argparse
@@ -72,7 +74,7 @@ def num(s):
     return float(s) if s not in ("nan", "inf", "-inf") else float(s)
 
 
-def plot_fig8(results, out):
+def plot_fig8(results, out, suffix=""):
     rows, paths = read_rows(results, "fig8_fmnist_telescoping.csv")
     grid_rows, _ = read_rows(results, "fig8_fmnist_telescoping_grid.csv")
     runs = collections.OrderedDict()
@@ -129,12 +131,12 @@ def plot_fig8(results, out):
     bx.set_title("(b) meta-losses of ES, PES and ES-Single")
     bx.legend(fontsize=8)
     fig.tight_layout()
-    path = os.path.join(out, "fig8_fmnist_telescoping.png")
+    path = os.path.join(out, f"fig8_fmnist_telescoping{suffix}.png")
     fig.savefig(path, dpi=110)
     print(f"wrote {path} from {', '.join(paths)}")
 
 
-def plot_fig9(results, out):
+def plot_fig9(results, out, suffix=""):
     rows, paths = read_rows(results, "fig9_many_hparams.csv")
     runs = collections.OrderedDict()
     for r in rows:
@@ -172,7 +174,7 @@ def plot_fig9(results, out):
     bx.set_title("current meta-objective, every seed")
     bx.legend(fontsize=8)
     fig.tight_layout()
-    path = os.path.join(out, "fig9_many_hparams.png")
+    path = os.path.join(out, f"fig9_many_hparams{suffix}.png")
     fig.savefig(path, dpi=110)
     print(f"wrote {path} from {', '.join(paths)}")
 
@@ -184,12 +186,15 @@ def main():
                     help="directory with the CSVs (searched recursively); "
                     "default results/<binary>")
     ap.add_argument("--out", default="docs/figures")
+    ap.add_argument("--suffix", default="",
+                    help="appended to the PNG name, e.g. _n100")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     if a.figure == "fig8":
-        plot_fig8(a.results or "results/fig8_fmnist_telescoping", a.out)
+        plot_fig8(a.results or "results/fig8_fmnist_telescoping", a.out,
+                  a.suffix)
     else:
-        plot_fig9(a.results or "results/fig9_many_hparams", a.out)
+        plot_fig9(a.results or "results/fig9_many_hparams", a.out, a.suffix)
 
 
 if __name__ == "__main__":
