@@ -26,8 +26,8 @@
 namespace es::experiments::testing {
 namespace {
 
-constexpr double kRelTol = 1e-5;
-constexpr double kAbsTol = 1e-7;
+constexpr double kRelTol = kOneDnnRelTol;
+constexpr double kAbsTol = kOneDnnAbsTol;
 constexpr char kData[] = "/usr/share/datasets/fashion-mnist";
 
 std::string g_binary, g_golden, g_golden_grid;

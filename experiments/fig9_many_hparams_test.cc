@@ -27,8 +27,8 @@
 namespace es::experiments::testing {
 namespace {
 
-constexpr double kRelTol = 1e-5;
-constexpr double kAbsTol = 1e-7;
+constexpr double kRelTol = kOneDnnRelTol;
+constexpr double kAbsTol = kOneDnnAbsTol;
 constexpr char kData[] = "/usr/share/datasets/fashion-mnist";
 constexpr int kN = 4, kK = 10, kT = 20, kIterations = 20;
 

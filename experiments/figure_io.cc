@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
@@ -25,6 +26,19 @@
 namespace es::experiments {
 namespace {
 
+// The shortest "%.<p>g" text (p = 6..17) that parses back to exactly
+// `value`: the files hold the bits, so "same seed, same bits" can be checked
+// from them, and round numbers stay short ("0.0001", "560.5").
+std::string ShortestRoundTrip(double value) {
+  char buf[40];
+  for (int precision = 6; precision <= 17; ++precision) {
+    std::snprintf(buf, sizeof(buf), "%.*g", precision, value);
+    if (std::strtod(buf, nullptr) == value) break;
+  }
+  return buf;
+}
+
+
 const char* WorkspaceEnv() { return std::getenv("BUILD_WORKSPACE_DIRECTORY"); }
 
 std::string Trim(absl::string_view s) {
@@ -44,6 +58,30 @@ absl::StatusOr<std::vector<std::string>> SplitItems(absl::string_view text,
     items.push_back(std::move(item));
   }
   return items;
+}
+
+std::string OneDnnIsaName() {
+  switch (dnnl_get_effective_cpu_isa()) {
+    case dnnl_cpu_isa_sse41: return "sse41";
+    case dnnl_cpu_isa_avx: return "avx";
+    case dnnl_cpu_isa_avx2: return "avx2";
+    case dnnl_cpu_isa_avx2_vnni: return "avx2_vnni";
+    case dnnl_cpu_isa_avx512_core: return "avx512_core";
+    case dnnl_cpu_isa_avx512_core_vnni: return "avx512_core_vnni";
+    case dnnl_cpu_isa_avx512_core_bf16: return "avx512_core_bf16";
+    case dnnl_cpu_isa_avx512_core_amx: return "avx512_core_amx";
+    default: return "other";
+  }
+}
+
+std::string CompiledTargetIsa() {
+#if defined(ES_SINGLE_NATIVE_BUILD)
+  return "native (--config=native: bits are this CPU's)";
+#elif defined(__AVX2__) && defined(__FMA__)
+  return "x86-64-v3, no fp contraction";
+#else
+  return "unknown (not the project's .bazelrc)";
+#endif
 }
 
 }  // namespace
@@ -102,6 +140,12 @@ std::vector<std::pair<std::string, std::string>> LibraryVersions() {
       {"onednn", v == nullptr ? std::string("unknown")
                               : absl::StrCat(v->major, ".", v->minor, ".",
                                              v->patch)},
+      // The ISA oneDNN dispatched to at run time on this machine: float32
+      // results of oneDNN kernels may round differently under another one.
+      {"onednn_isa", OneDnnIsaName()},
+      // The ISA our own code was compiled for (.bazelrc: x86-64-v3 unless
+      // --config=native) and whether the compiler may contract into FMA.
+      {"target_isa", CompiledTargetIsa()},
 #if defined(__clang__)
       {"compiler", absl::StrCat("clang ", __clang_major__, ".",
                                 __clang_minor__, ".", __clang_patchlevel__)},
@@ -115,7 +159,7 @@ std::vector<std::pair<std::string, std::string>> LibraryVersions() {
 std::string FormatDouble(double value) {
   if (std::isnan(value)) return "nan";
   if (std::isinf(value)) return value > 0 ? "inf" : "-inf";
-  return absl::StrFormat("%.12g", value);
+  return ShortestRoundTrip(value);
 }
 
 absl::StatusOr<std::vector<int64_t>> ParseIntList(absl::string_view text,
@@ -296,7 +340,7 @@ std::string JsonString(absl::string_view s) {
 
 std::string JsonNumber(double value) {
   if (!std::isfinite(value)) return "null";
-  return absl::StrFormat("%.12g", value);
+  return ShortestRoundTrip(value);
 }
 
 namespace {

@@ -17,7 +17,8 @@
 // (whose working directory is the runfiles tree), else against the working
 // directory. The directory is created.
 //
-// Numbers are written with 12 significant digits ("%.12g"); non-finite
+// Numbers are written as the shortest "%.<p>g" (p >= 6) decimal that reads back to
+// the same double, so the files carry the exact bits; non-finite
 // values as nan / inf / -inf in CSV and null in JSON.
 //
 // Usage:
@@ -74,7 +75,7 @@ T QuickOr(const absl::Flag<T>& flag, bool quick, T quick_value) {
   return absl::GetFlag(flag);
 }
 
-// "%.12g", or nan / inf / -inf.
+// Shortest round-trip "%.<p>g" decimal, or nan / inf / -inf.
 std::string FormatDouble(double value);
 
 // Parses "0,1,2" (spaces allowed, no empty items). `what` names the flag in

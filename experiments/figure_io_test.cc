@@ -43,7 +43,14 @@ TEST(FigureIoTest, ResolveOutDirCreatesTheDirectory) {
 
 TEST(FigureIoTest, FormatsNumbers) {
   EXPECT_EQ(FormatDouble(0.5), "0.5");
-  EXPECT_EQ(FormatDouble(-1.0 / 6.0), "-0.166666666667");
+  EXPECT_EQ(FormatDouble(-1.0 / 6.0), "-0.16666666666666666");
+  EXPECT_EQ(FormatDouble(1e-4), "0.0001");
+  EXPECT_EQ(FormatDouble(0.1 + 0.2), "0.30000000000000004");
+  // Every double reads back to itself.
+  for (double v : {1.0 / 3.0, 2490.556752179354, 5e-324, 1.7976931348623157e308,
+                   -123456789.123456789}) {
+    EXPECT_EQ(std::strtod(FormatDouble(v).c_str(), nullptr), v) << v;
+  }
   EXPECT_EQ(FormatDouble(std::nan("")), "nan");
   EXPECT_EQ(FormatDouble(INFINITY), "inf");
   EXPECT_EQ(FormatDouble(-INFINITY), "-inf");

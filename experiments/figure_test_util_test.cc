@@ -19,27 +19,29 @@ TEST(FigureTestUtilTest, ComparesWithRelativeTolerance) {
   const CsvTable g = Table({{"pes", "4", "0", "0", "100"},
                             {"pes", "4", "0", "10", "nan"},
                             {"pes", "4", "0", "20", "-inf"}});
+  EXPECT_TRUE(CompareCsv(g, g, 1e-6, 1e-9).ok());
   EXPECT_TRUE(CompareCsv(g, g, kGoldenRelTol, kGoldenAbsTol).ok());
   CsvTable a = g;
   a.rows[0][4] = "100.00005";  // 5e-7 relative: inside
-  EXPECT_TRUE(CompareCsv(g, a, kGoldenRelTol, kGoldenAbsTol).ok());
+  EXPECT_TRUE(CompareCsv(g, a, 1e-6, 1e-9).ok());
+  EXPECT_FALSE(CompareCsv(g, a, kGoldenRelTol, kGoldenAbsTol).ok());  // exact
   a.rows[0][4] = "100.0002";  // 2e-6 relative: outside
-  const absl::Status s = CompareCsv(g, a, kGoldenRelTol, kGoldenAbsTol);
+  const absl::Status s = CompareCsv(g, a, 1e-6, 1e-9);
   EXPECT_FALSE(s.ok());
   EXPECT_NE(s.message().find("column meta_loss"), std::string::npos) << s;
   EXPECT_NE(s.message().find("regenerate.sh"), std::string::npos) << s;
   a = g;
   a.rows[1][4] = "1";  // nan only matches nan
-  EXPECT_FALSE(CompareCsv(g, a, kGoldenRelTol, kGoldenAbsTol).ok());
+  EXPECT_FALSE(CompareCsv(g, a, 1e-6, 1e-9).ok());
   a = g;
   a.rows[2][4] = "inf";
-  EXPECT_FALSE(CompareCsv(g, a, kGoldenRelTol, kGoldenAbsTol).ok());
+  EXPECT_FALSE(CompareCsv(g, a, 1e-6, 1e-9).ok());
   a = g;
   a.rows[0][0] = "es_single";  // text cells match exactly
-  EXPECT_FALSE(CompareCsv(g, a, kGoldenRelTol, kGoldenAbsTol).ok());
+  EXPECT_FALSE(CompareCsv(g, a, 1e-6, 1e-9).ok());
   a = g;
   a.rows.pop_back();
-  EXPECT_FALSE(CompareCsv(g, a, kGoldenRelTol, kGoldenAbsTol).ok());
+  EXPECT_FALSE(CompareCsv(g, a, 1e-6, 1e-9).ok());
 }
 
 TEST(FigureTestUtilTest, PicksFirstAndLastIterationPerSeed) {

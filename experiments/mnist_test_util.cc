@@ -62,7 +62,7 @@ int MnistFigureTestMain(int argc, char** argv, int num_args,
   if (!actual.ok()) {
     return ::testing::AssertionFailure() << actual.status().ToString();
   }
-  const absl::Status s = CompareCsv(*golden, *actual, 1e-5, 1e-7);
+  const absl::Status s = CompareCsv(*golden, *actual, kOneDnnRelTol, kOneDnnAbsTol);
   if (s.ok()) return ::testing::AssertionSuccess();
   return ::testing::AssertionFailure()
          << actual_path << " vs " << golden_path << ": " << s.message()

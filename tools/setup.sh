@@ -20,6 +20,7 @@ PACKAGES=(
   dataset-fashion-mnist  # FashionMNIST in IDX format (/usr/share/datasets)
   python3-matplotlib python3-numpy  # plotting scripts (run with /usr/bin/python3)
   git
+  qemu-user              # //experiments:portable_bits_test runs binaries on emulated Intel/AMD CPUs
 )
 
 SUDO=""

@@ -4,8 +4,9 @@
 #   experiments/testdata/fig15_toy2d_quick.csv
 #   experiments/testdata/fig25_dodge_quick.csv
 # which //experiments:fig5_influence_test, //experiments:fig15_toy2d_test
-# and //experiments:fig25_dodge_test compare against (relative tolerance
-# 1e-6, see figure_test_util.h).
+# and //experiments:fig25_dodge_test compare against EXACTLY (tolerance 0:
+# these figures are double precision in our own code, and the default build
+# gives the same bits on every x86-64 host; see figure_test_util.h).
 #
 # When regeneration is legitimate: only when a change is MEANT to alter the
 # numbers of a quick run - a fix or deliberate change in an estimator, an
@@ -18,9 +19,10 @@
 # change (e.g. diff the old and new files after filtering out the new
 # methods' rows). Say why in the commit message. It is NOT a fix for a golden test
 # that fails after an unrelated refactor, a compiler or flag change that
-# should be numerically neutral, or a new machine: investigate those first
-# (a new machine or libm may legitimately move the last digits; if it moves
-# them beyond 1e-6 relative, understand why before regenerating).
+# should be numerically neutral, or a new machine: investigate those first.
+# A new machine must NOT change these bits under the default build (only a
+# different compiler, glibc/libm or build configuration may); a difference
+# there is a portability bug.
 #
 #   experiments/testdata/regenerate.sh          # from anywhere in the repo
 set -euo pipefail
