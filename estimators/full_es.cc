@@ -18,16 +18,21 @@ absl::StatusOr<std::unique_ptr<FullEs>> FullEs::Create(
         "full-unroll ES needs a finite horizon; problem '", problem->name(),
         "' never ends"));
   }
-  return std::unique_ptr<FullEs>(new FullEs(problem, options));
+  absl::StatusOr<std::unique_ptr<ParticleStates>> states =
+      problem->NewStates(options.num_particles);
+  if (!states.ok()) return states.status();
+  return std::unique_ptr<FullEs>(
+      new FullEs(problem, options, *std::move(states)));
 }
 
-FullEs::FullEs(const UnrolledProblem* problem, const EsOptions& options)
+FullEs::FullEs(const UnrolledProblem* problem, const EsOptions& options,
+               std::unique_ptr<ParticleStates> states)
     : problem_(problem),
       options_(options),
       num_pairs_(options.num_particles / 2),
-      dim_(problem->theta_dim()) {
+      dim_(problem->theta_dim()),
+      states_(std::move(states)) {
   const int n = options_.num_particles;
-  states_ = problem_->NewStates(n);
   t_.assign(n, 0);
   particles_.resize(n);
   std::iota(particles_.begin(), particles_.end(), 0);
@@ -54,8 +59,12 @@ absl::StatusOr<Estimate> FullEs::Step(const Eigen::VectorXd& theta) {
     thetas_.row(2 * j + 1) = theta.transpose() - eps_.row(j);
   }
   const int64_t T = problem_->horizon();
-  ParallelUnroll(problem_, states_.get(), 0, n, thetas_, t_.data(),
-                 static_cast<int>(T), losses_.data(), options_.num_threads);
+  if (absl::Status s = ParallelUnroll(problem_, states_.get(), 0, n, thetas_,
+                                     t_.data(), static_cast<int>(T),
+                                     losses_.data(), options_.num_threads);
+      !s.ok()) {
+    return s;
+  }
   ++episode_;
 
   Estimate est;

@@ -29,7 +29,8 @@ class FullEs : public GradientEstimator {
   int64_t total_dropped_pairs() const override { return total_dropped_; }
 
  private:
-  FullEs(const UnrolledProblem* problem, const EsOptions& options);
+  FullEs(const UnrolledProblem* problem, const EsOptions& options,
+         std::unique_ptr<ParticleStates> states);
 
   const UnrolledProblem* problem_;
   EsOptions options_;

@@ -65,27 +65,32 @@ void ReduceAntitheticPairs(const double* losses, const RowMatrixXd& weights,
   }
 }
 
-void ParallelUnroll(const UnrolledProblem* problem, ParticleStates* states,
-                    int begin, int end, const RowMatrixXd& thetas,
-                    const int64_t* t0, int num_steps, double* losses,
-                    int num_threads) {
+absl::Status ParallelUnroll(const UnrolledProblem* problem,
+                            ParticleStates* states, int begin, int end,
+                            const RowMatrixXd& thetas, const int64_t* t0,
+                            int num_steps, double* losses, int num_threads) {
   const int pairs = (end - begin) / 2;
   const int chunks = std::max(1, std::min(num_threads, pairs));
   if (chunks == 1) {
-    problem->Unroll(states, begin, end, thetas, t0, num_steps, losses);
-    return;
+    return problem->Unroll(states, begin, end, thetas, t0, num_steps, losses);
   }
   std::vector<std::thread> workers;
+  std::vector<absl::Status> status(chunks);
   workers.reserve(chunks - 1);
   auto bound = [&](int c) { return begin + 2 * ((pairs * c) / chunks); };
   for (int c = 1; c < chunks; ++c) {
     const int b = bound(c), e = (c + 1 == chunks) ? end : bound(c + 1);
-    workers.emplace_back([=] {
-      problem->Unroll(states, b, e, thetas, t0, num_steps, losses);
+    workers.emplace_back([=, &status] {
+      status[c] = problem->Unroll(states, b, e, thetas, t0, num_steps, losses);
     });
   }
-  problem->Unroll(states, begin, bound(1), thetas, t0, num_steps, losses);
+  status[0] =
+      problem->Unroll(states, begin, bound(1), thetas, t0, num_steps, losses);
   for (auto& w : workers) w.join();
+  for (absl::Status& s : status) {
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::unique_ptr<OnlineEs>> OnlineEs::Create(
@@ -106,19 +111,24 @@ absl::StatusOr<std::unique_ptr<OnlineEs>> OnlineEs::Create(
         "breakstep training needs a finite horizon; problem '",
         problem->name(), "' never ends (use lockstep)"));
   }
-  return std::unique_ptr<OnlineEs>(new OnlineEs(problem, options, rule));
+  absl::StatusOr<std::unique_ptr<ParticleStates>> states =
+      problem->NewStates(options.num_particles);
+  if (!states.ok()) return states.status();
+  return std::unique_ptr<OnlineEs>(
+      new OnlineEs(problem, options, rule, *std::move(states)));
 }
 
 OnlineEs::OnlineEs(const UnrolledProblem* problem, const EsOptions& options,
-                   const OnlineEsRule& rule)
+                   const OnlineEsRule& rule,
+                   std::unique_ptr<ParticleStates> states)
     : problem_(problem),
       options_(options),
       rule_(rule),
       num_pairs_(options.num_particles / 2),
       dim_(problem->theta_dim()),
-      horizon_(problem->horizon()) {
+      horizon_(problem->horizon()),
+      states_(std::move(states)) {
   const int n = options_.num_particles;
-  states_ = problem_->NewStates(n);
   t_.assign(n, 0);
   episode_.assign(num_pairs_, 0);
   unroll_.assign(num_pairs_, 0);
@@ -166,8 +176,8 @@ int OnlineEs::ResetFinishedPairs() {
   return static_cast<int>(reset_particles_.size());
 }
 
-void OnlineEs::AdvancePairs(const Eigen::VectorXd& theta, int pair_begin,
-                            int pair_end) {
+absl::Status OnlineEs::AdvancePairs(const Eigen::VectorXd& theta,
+                                    int pair_begin, int pair_end) {
   const double sigma = options_.sigma;
   const RandomKey single_key{options_.seed, Stream::kSinglePerturbation};
   const RandomKey block_key{options_.seed, Stream::kBlockPerturbation};
@@ -213,20 +223,24 @@ void OnlineEs::AdvancePairs(const Eigen::VectorXd& theta, int pair_begin,
     thetas_.row(2 * j) = (theta + delta).transpose();
     thetas_.row(2 * j + 1) = (theta - delta).transpose();
   }
-  ParallelUnroll(problem_, states_.get(), 2 * pair_begin, 2 * pair_end,
-                 thetas_, t_.data(), options_.truncation, losses_.data(),
-                 options_.num_threads);
+  if (absl::Status s = ParallelUnroll(
+          problem_, states_.get(), 2 * pair_begin, 2 * pair_end, thetas_,
+          t_.data(), options_.truncation, losses_.data(), options_.num_threads);
+      !s.ok()) {
+    return s;
+  }
   for (int j = pair_begin; j < pair_end; ++j) {
     t_[2 * j] += options_.truncation;
     t_[2 * j + 1] += options_.truncation;
     ++unroll_[j];
   }
+  return absl::OkStatus();
 }
 
-void OnlineEs::Initialize(const Eigen::VectorXd& theta) {
+absl::Status OnlineEs::Initialize(const Eigen::VectorXd& theta) {
   ResetFinishedPairs();
   initialized_ = true;
-  if (!options_.breakstep) return;
+  if (!options_.breakstep) return absl::OkStatus();
   // Breakstep: pair j starts at unroll floor(j * U / pairs). Warm-up unrolls
   // follow the estimator's own perturbation rule; their losses are discarded.
   const int64_t U = horizon_ / options_.truncation;
@@ -237,19 +251,22 @@ void OnlineEs::Initialize(const Eigen::VectorXd& theta) {
       if (start_unroll(j) > u) { first = j; break; }
     }
     if (first == num_pairs_) break;
-    AdvancePairs(theta, first, num_pairs_);
+    if (absl::Status s = AdvancePairs(theta, first, num_pairs_); !s.ok()) {
+      return s;
+    }
   }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<Estimate> OnlineEs::Step(const Eigen::VectorXd& theta) {
   if (auto s = ValidateTheta(theta, dim_); !s.ok()) return s;
   Estimate est;
   if (!initialized_) {
-    Initialize(theta);
+    if (absl::Status s = Initialize(theta); !s.ok()) return s;
     est.episodes_started = options_.num_particles;
   }
   est.episodes_started += ResetFinishedPairs();
-  AdvancePairs(theta, 0, num_pairs_);
+  if (absl::Status s = AdvancePairs(theta, 0, num_pairs_); !s.ok()) return s;
 
   const double c = (rule_.alpha * rule_.alpha + rule_.beta * rule_.beta) *
                    options_.sigma * options_.sigma;

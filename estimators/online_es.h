@@ -48,6 +48,10 @@
 // at the next Step. If every pair is dropped, g_hat = 0. theta never sees a
 // NaN.
 //
+// Errors: a problem error (Unroll or NewStates failing) is returned by Step
+// or Create; after Step fails the estimator's state is unspecified: discard
+// it.
+//
 // Thread safety: one estimator per thread; internally it splits the particle
 // loop over EsOptions::num_threads threads with identical results.
 //
@@ -101,15 +105,17 @@ class OnlineEs : public GradientEstimator {
 
  private:
   OnlineEs(const UnrolledProblem* problem, const EsOptions& options,
-           const OnlineEsRule& rule);
+           const OnlineEsRule& rule,
+           std::unique_ptr<ParticleStates> states);
 
   // Resets pairs flagged in needs_reset_ or at the horizon; returns how many
   // particles restarted.
   int ResetFinishedPairs();
   // Prepares perturbations and runs one K-step unroll for pairs
   // [pair_begin, pair_end).
-  void AdvancePairs(const Eigen::VectorXd& theta, int pair_begin, int pair_end);
-  void Initialize(const Eigen::VectorXd& theta);
+  absl::Status AdvancePairs(const Eigen::VectorXd& theta, int pair_begin,
+                            int pair_end);
+  absl::Status Initialize(const Eigen::VectorXd& theta);
 
   const UnrolledProblem* problem_;
   EsOptions options_;
@@ -146,8 +152,9 @@ void ReduceAntitheticPairs(const double* losses, const RowMatrixXd& weights,
                            double c, Estimate* est, std::vector<char>* dropped);
 
 // Runs problem->Unroll on particles [begin, end) split into `num_threads`
-// contiguous, pair-aligned chunks (identical results for any count).
-void ParallelUnroll(const UnrolledProblem* problem, ParticleStates* states,
+// contiguous, pair-aligned chunks (identical results for any count). Returns
+// the error of the first failing chunk (in particle order), if any.
+absl::Status ParallelUnroll(const UnrolledProblem* problem, ParticleStates* states,
                     int begin, int end, const RowMatrixXd& thetas,
                     const int64_t* t0, int num_steps, double* losses,
                     int num_threads);

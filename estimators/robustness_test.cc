@@ -30,13 +30,15 @@ class Diverging : public LinearQuadraticProblem {
  public:
   explicit Diverging(double threshold)
       : LinearQuadraticProblem(Options()), threshold_(threshold) {}
-  void Unroll(ParticleStates* states, int begin, int end,
-              const RowMatrixXd& thetas, const int64_t* t0, int num_steps,
-              double* losses) const override {
-    LinearQuadraticProblem::Unroll(states, begin, end, thetas, t0, num_steps, losses);
+  absl::Status Unroll(ParticleStates* states, int begin, int end,
+                      const RowMatrixXd& thetas, const int64_t* t0,
+                      int num_steps, double* losses) const override {
+    absl::Status s = LinearQuadraticProblem::Unroll(states, begin, end, thetas,
+                                                    t0, num_steps, losses);
     for (int i = begin; i < end; ++i) {
       if (thetas(i, 0) > threshold_) losses[i] = std::numeric_limits<double>::infinity();
     }
+    return s;
   }
 
  private:
@@ -124,14 +126,14 @@ TEST(TelescopingTest, UnrollLossesSumToFinalLoss) {
   // Full unroll through the wrapper = L(s_T) measured directly.
   auto total = tele.Evaluate(theta, 0, 0);
   ASSERT_TRUE(total.ok());
-  auto states = inner.NewStates(1);
+  auto states = *inner.NewStates(1);
   const int p = 0;
   const uint64_t key = 0;
   inner.Reset(states.get(), absl::MakeConstSpan(&p, 1), absl::MakeConstSpan(&key, 1));
   RowMatrixXd thetas = theta.transpose();
   int64_t t0 = 0;
   double loss;
-  inner.Unroll(states.get(), 0, 1, thetas, &t0, 20, &loss);
+  EXPECT_TRUE(inner.Unroll(states.get(), 0, 1, thetas, &t0, 20, &loss).ok());
   double final_loss;
   ASSERT_TRUE(inner.MeasureLoss(states.get(), 0, 1, thetas, &final_loss).ok());
   EXPECT_NEAR(*total, final_loss, 1e-12 * (1 + final_loss));

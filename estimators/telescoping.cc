@@ -16,6 +16,19 @@ class TelescopingStates : public ParticleStates {
     last_[to] = last_[from];
   }
   ParticleStates* inner() { return inner_.get(); }
+  absl::Status Save(StateWriter* out) const override {
+    out->Tag("telescoping");
+    out->Vector(last_);
+    return inner_->Save(out);
+  }
+  absl::Status Load(StateReader* in) override {
+    if (auto s = in->Tag("telescoping"); !s.ok()) return s;
+    if (auto s = in->Vector(&last_, static_cast<int64_t>(last_.size()));
+        !s.ok()) {
+      return s;
+    }
+    return inner_->Load(in);
+  }
   std::vector<double>& last() { return last_; }
 
  private:
@@ -25,8 +38,12 @@ class TelescopingStates : public ParticleStates {
 
 }  // namespace
 
-std::unique_ptr<ParticleStates> TelescopingProblem::NewStates(int n) const {
-  return std::make_unique<TelescopingStates>(inner_->NewStates(n), n);
+absl::StatusOr<std::unique_ptr<ParticleStates>> TelescopingProblem::NewStates(
+    int n) const {
+  absl::StatusOr<std::unique_ptr<ParticleStates>> inner = inner_->NewStates(n);
+  if (!inner.ok()) return inner.status();
+  return std::unique_ptr<ParticleStates>(
+      std::make_unique<TelescopingStates>(*std::move(inner), n));
 }
 
 void TelescopingProblem::Reset(ParticleStates* states,
@@ -37,22 +54,27 @@ void TelescopingProblem::Reset(ParticleStates* states,
   for (int p : particles) s->last()[p] = 0.0;
 }
 
-void TelescopingProblem::Unroll(ParticleStates* states, int begin, int end,
-                                const RowMatrixXd& thetas, const int64_t* t0,
-                                int num_steps, double* losses) const {
+absl::Status TelescopingProblem::Unroll(ParticleStates* states, int begin,
+                                        int end, const RowMatrixXd& thetas,
+                                        const int64_t* t0, int num_steps,
+                                        double* losses) const {
   auto* s = static_cast<TelescopingStates*>(states);
-  inner_->Unroll(s->inner(), begin, end, thetas, t0, num_steps, losses);
-  if (!inner_->MeasureLoss(s->inner(), begin, end, thetas, losses).ok()) {
-    for (int i = begin; i < end; ++i) {
-      losses[i] = std::numeric_limits<double>::quiet_NaN();
-    }
-    return;
+  if (absl::Status st =
+          inner_->Unroll(s->inner(), begin, end, thetas, t0, num_steps, losses);
+      !st.ok()) {
+    return st;
+  }
+  if (absl::Status st = inner_->MeasureLoss(s->inner(), begin, end, thetas,
+                                            losses);
+      !st.ok()) {
+    return st;
   }
   for (int i = begin; i < end; ++i) {
     const double now = losses[i];
     losses[i] = now - s->last()[i];
     s->last()[i] = now;
   }
+  return absl::OkStatus();
 }
 
 absl::Status TelescopingProblem::MeasureLoss(ParticleStates* states, int begin,

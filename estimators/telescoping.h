@@ -26,12 +26,13 @@ class TelescopingProblem : public UnrolledProblem {
   std::string name() const override { return inner_->name() + "_telescoping"; }
   int theta_dim() const override { return inner_->theta_dim(); }
   int64_t horizon() const override { return inner_->horizon(); }
-  std::unique_ptr<ParticleStates> NewStates(int num_particles) const override;
+  absl::StatusOr<std::unique_ptr<ParticleStates>> NewStates(
+      int num_particles) const override;
   void Reset(ParticleStates* states, absl::Span<const int> particles,
              absl::Span<const uint64_t> episode_keys) const override;
   // losses[i] = L(s_end) - L(s_start). If the inner problem cannot measure
   // losses, losses are NaN (and the estimators drop every pair).
-  void Unroll(ParticleStates* states, int begin, int end,
+  absl::Status Unroll(ParticleStates* states, int begin, int end,
               const RowMatrixXd& thetas, const int64_t* t0, int num_steps,
               double* losses) const override;
   absl::Status MeasureLoss(ParticleStates* states, int begin, int end,

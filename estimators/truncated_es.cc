@@ -26,17 +26,22 @@ absl::StatusOr<std::unique_ptr<TruncatedEs>> TruncatedEs::Create(
         "truncated ES with a shared mean state is lockstep only "
         "(breakstep = true is not allowed; use tes_particle)");
   }
-  return std::unique_ptr<TruncatedEs>(new TruncatedEs(problem, options));
+  absl::StatusOr<std::unique_ptr<ParticleStates>> states =
+      problem->NewStates(options.num_particles + 1);
+  if (!states.ok()) return states.status();
+  return std::unique_ptr<TruncatedEs>(
+      new TruncatedEs(problem, options, *std::move(states)));
 }
 
 TruncatedEs::TruncatedEs(const UnrolledProblem* problem,
-                         const EsOptions& options)
+                         const EsOptions& options,
+                         std::unique_ptr<ParticleStates> states)
     : problem_(problem),
       options_(options),
       num_pairs_(options.num_particles / 2),
-      dim_(problem->theta_dim()) {
+      dim_(problem->theta_dim()),
+      states_(std::move(states)) {
   const int n = options_.num_particles + 1;
-  states_ = problem_->NewStates(n);
   t_.assign(n, 0);
   thetas_.resize(n, dim_);
   eps_.resize(num_pairs_, dim_);
@@ -75,8 +80,12 @@ absl::StatusOr<Estimate> TruncatedEs::Step(const Eigen::VectorXd& theta) {
   thetas_.row(n) = theta.transpose();
   // Particles and the mean state share t; the mean state rides in the last
   // chunk (ParallelUnroll aligns chunks to pairs, the odd one joins the end).
-  ParallelUnroll(problem_, states_.get(), 0, n + 1, thetas_, t_.data(),
-                 options_.truncation, losses_.data(), options_.num_threads);
+  if (absl::Status s = ParallelUnroll(problem_, states_.get(), 0, n + 1,
+                                     thetas_, t_.data(), options_.truncation,
+                                     losses_.data(), options_.num_threads);
+      !s.ok()) {
+    return s;
+  }
   for (auto& t : t_) t += options_.truncation;
   ++unroll_;
 

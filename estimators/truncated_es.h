@@ -38,7 +38,8 @@ class TruncatedEs : public GradientEstimator {
   int64_t total_dropped_pairs() const override { return total_dropped_; }
 
  private:
-  TruncatedEs(const UnrolledProblem* problem, const EsOptions& options);
+  TruncatedEs(const UnrolledProblem* problem, const EsOptions& options,
+              std::unique_ptr<ParticleStates> states);
 
   const UnrolledProblem* problem_;
   EsOptions options_;

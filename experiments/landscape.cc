@@ -34,14 +34,19 @@ absl::Status WriteLandscapeGrid(const UnrolledProblem& problem, int size,
     }
   }
   auto states = problem.NewStates(m);
+  if (!states.ok()) return states.status();
   std::vector<int> particles(m);
   for (int i = 0; i < m; ++i) particles[i] = i;
   const std::vector<uint64_t> keys(m, 0);
-  problem.Reset(states.get(), particles, keys);
+  problem.Reset(states->get(), particles, keys);
   std::vector<int64_t> t0(m, 0);
   std::vector<double> losses(m);
-  problem.Unroll(states.get(), 0, m, thetas, t0.data(),
-                 static_cast<int>(problem.horizon()), losses.data());
+  if (absl::Status s = problem.Unroll(states->get(), 0, m, thetas, t0.data(),
+                                      static_cast<int>(problem.horizon()),
+                                      losses.data());
+      !s.ok()) {
+    return s;
+  }
   auto csv = CsvWriter::Open(path, {"theta_0", "theta_1", "meta_loss"});
   if (!csv.ok()) return csv.status();
   for (int i = 0; i < m; ++i) {

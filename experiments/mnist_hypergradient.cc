@@ -79,7 +79,9 @@ HypergradientEstimator::Create(const MlpHpoProblem* problem, MlpDataView train,
   auto kernel = BatchedMlp::Create(kc);
   if (!kernel.ok()) return kernel.status();
   est->kernel_ = std::move(*kernel);
-  est->init_states_ = problem->NewStates(1);
+  auto init_states = problem->NewStates(1);
+  if (!init_states.ok()) return init_states.status();
+  est->init_states_ = *std::move(init_states);
   est->params_.assign(kc.num_params(), 0.0f);
   est->momentum_.assign(kc.num_params(), 0.0f);
   est->grads_.assign(kc.num_params(), 0.0f);

@@ -22,6 +22,16 @@ class InfluenceStates : public ParticleStates {
     for (int j = 0; j < kN; ++j) row(j)[to] = row(j)[from];
   }
 
+  absl::Status Save(StateWriter* out) const override {
+    out->Tag("influence_balancing");
+    out->Vector(s_);
+    return absl::OkStatus();
+  }
+  absl::Status Load(StateReader* in) override {
+    if (auto s = in->Tag("influence_balancing"); !s.ok()) return s;
+    return in->Vector(&s_, static_cast<int64_t>(s_.size()));
+  }
+
   double* row(int j) { return s_.data() + static_cast<size_t>(j) * capacity_; }
   int capacity() const { return capacity_; }
 
@@ -81,14 +91,15 @@ double InfluenceBalancing::LongRunStepLoss(double theta) {
   return 0.5 * d * d;
 }
 
-std::unique_ptr<ParticleStates> InfluenceBalancing::NewStates(
+absl::StatusOr<std::unique_ptr<ParticleStates>> InfluenceBalancing::NewStates(
     int num_particles) const {
-  ES_CHECK_MSG(num_particles >= 1, "NewStates needs at least one particle");
-  auto states = std::make_unique<InfluenceStates>(num_particles);
-  for (int j = 0; j < kN; ++j) {
-    std::fill(states->row(j), states->row(j) + num_particles, kInitialValue);
-  }
-  return states;
+  return MakeParticleStates(name(), num_particles, [&] {
+    auto states = std::make_unique<InfluenceStates>(num_particles);
+    for (int j = 0; j < kN; ++j) {
+      std::fill(states->row(j), states->row(j) + num_particles, kInitialValue);
+    }
+    return states;
+  });
 }
 
 void InfluenceBalancing::Reset(ParticleStates* states,
@@ -102,13 +113,17 @@ void InfluenceBalancing::Reset(ParticleStates* states,
   }
 }
 
-void InfluenceBalancing::Unroll(ParticleStates* states, int begin, int end,
-                                const RowMatrixXd& thetas, const int64_t* t0,
-                                int num_steps, double* losses) const {
+absl::Status InfluenceBalancing::Unroll(ParticleStates* states, int begin,
+                                        int end, const RowMatrixXd& thetas,
+                                        const int64_t* t0, int num_steps,
+                                        double* losses) const {
   (void)t0;  // time-invariant dynamics
   InfluenceStates* s = Cast(states);
-  ES_CHECK(begin >= 0 && begin <= end && end <= s->capacity());
-  ES_CHECK(thetas.rows() >= end && thetas.cols() == 1);
+  if (absl::Status st =
+          ValidateUnrollArgs(*this, *s, begin, end, thetas, num_steps);
+      !st.ok()) {
+    return st;
+  }
   const double* theta = thetas.data();  // N x 1: particle i at theta[i]
   double* s0 = s->row(0);
   for (int i = begin; i < end; ++i) losses[i] = 0.0;
@@ -134,6 +149,7 @@ void InfluenceBalancing::Unroll(ParticleStates* states, int begin, int end,
       losses[i] += 0.5 * d * d;
     }
   }
+  return absl::OkStatus();
 }
 
 absl::Status InfluenceBalancing::MeasureLoss(ParticleStates* states, int begin,

@@ -103,12 +103,13 @@ class InfluenceBalancing : public UnrolledProblem {
   int theta_dim() const override { return 1; }
   int64_t horizon() const override { return kNeverEnding; }
 
-  std::unique_ptr<ParticleStates> NewStates(int num_particles) const override;
+  absl::StatusOr<std::unique_ptr<ParticleStates>> NewStates(
+      int num_particles) const override;
   void Reset(ParticleStates* states, absl::Span<const int> particles,
              absl::Span<const uint64_t> episode_keys) const override;
-  void Unroll(ParticleStates* states, int begin, int end,
-              const RowMatrixXd& thetas, const int64_t* t0, int num_steps,
-              double* losses) const override;
+  absl::Status Unroll(ParticleStates* states, int begin, int end,
+                      const RowMatrixXd& thetas, const int64_t* t0,
+                      int num_steps, double* losses) const override;
   absl::Status MeasureLoss(ParticleStates* states, int begin, int end,
                            const RowMatrixXd& thetas,
                            double* losses) const override;

@@ -44,13 +44,15 @@ void BM_Unroll(benchmark::State& state) {
   const int n = static_cast<int>(state.range(0));
   const int k = static_cast<int>(state.range(1));
   InfluenceBalancing problem;
-  auto states = problem.NewStates(n);
+  auto states = *problem.NewStates(n);
   RowMatrixXd thetas(n, 1);
   for (int i = 0; i < n; ++i) thetas(i, 0) = 0.5 + 1e-3 * i;
   std::vector<int64_t> t0(n, 0);
   std::vector<double> losses(n);
   for (auto _ : state) {
-    problem.Unroll(states.get(), 0, n, thetas, t0.data(), k, losses.data());
+    const absl::Status st =
+        problem.Unroll(states.get(), 0, n, thetas, t0.data(), k, losses.data());
+    if (!st.ok()) state.SkipWithError(st.ToString().c_str());
     benchmark::DoNotOptimize(losses.data());
   }
   state.counters["particle_steps/s"] =

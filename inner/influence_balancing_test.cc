@@ -59,13 +59,13 @@ TEST(InfluenceBalancingTest, FirstStepsMatchHandComputation) {
   EXPECT_EQ(InfluenceBalancing::StepLoss(next.data()), 0.125);
 
   InfluenceBalancing p;
-  auto states = p.NewStates(1);
+  auto states = *p.NewStates(1);
   const RowMatrixXd theta = Thetas({0.5});
   const int64_t t0 = 0;
   double loss = 0.0;
-  p.Unroll(states.get(), 0, 1, theta, &t0, 2, &loss);
+  EXPECT_TRUE(p.Unroll(states.get(), 0, 1, theta, &t0, 2, &loss).ok());
   EXPECT_EQ(loss, 0.625);
-  p.Unroll(states.get(), 0, 1, theta, &t0, 1, &loss);
+  EXPECT_TRUE(p.Unroll(states.get(), 0, 1, theta, &t0, 1, &loss).ok());
   EXPECT_EQ(loss, 1.125);
   EXPECT_EQ(*p.Evaluate(Eigen::VectorXd::Constant(1, 0.5), 3, 0), 1.75);
   ASSERT_TRUE(p.MeasureLoss(states.get(), 0, 1, theta, &loss).ok());
@@ -98,10 +98,10 @@ TEST(InfluenceBalancingTest, BatchedUnrollMatchesSingleStateReference) {
       for (int i = 0; i < n; ++i) theta_values[i] = -0.7 + 0.13 * i;
       const RowMatrixXd thetas = Thetas(theta_values);
       const std::vector<int64_t> t0(n, 0);
-      auto states = p.NewStates(n);
+      auto states = *p.NewStates(n);
       std::vector<double> losses(n, -1.0);
       const int begin = n > 2 ? 1 : 0;  // particle 0 stays at s_0 when n > 2
-      p.Unroll(states.get(), begin, n, thetas, t0.data(), steps, losses.data());
+      EXPECT_TRUE(p.Unroll(states.get(), begin, n, thetas, t0.data(), steps, losses.data()).ok());
       std::vector<double> measured(n);
       ASSERT_TRUE(p.MeasureLoss(states.get(), 0, n, thetas, measured.data()).ok());
       for (int i = 0; i < n; ++i) {
@@ -122,16 +122,16 @@ TEST(InfluenceBalancingTest, BatchedUnrollMatchesSingleStateReference) {
 
 TEST(InfluenceBalancingTest, ResetAndCopyParticle) {
   InfluenceBalancing p;
-  auto states = p.NewStates(4);
+  auto states = *p.NewStates(4);
   const RowMatrixXd thetas = Thetas({0.1, 0.2, 0.3, 0.4});
   const std::vector<int64_t> t0(4, 0);
   std::vector<double> losses(4);
-  p.Unroll(states.get(), 0, 4, thetas, t0.data(), 7, losses.data());
+  EXPECT_TRUE(p.Unroll(states.get(), 0, 4, thetas, t0.data(), 7, losses.data()).ok());
   states->CopyParticle(2, 0);
   const std::vector<int> reset = {3};
   const std::vector<uint64_t> keys = {123};
   p.Reset(states.get(), reset, keys);
-  p.Unroll(states.get(), 0, 4, thetas, t0.data(), 1, losses.data());
+  EXPECT_TRUE(p.Unroll(states.get(), 0, 4, thetas, t0.data(), 1, losses.data()).ok());
   std::vector<double> s(kN);
   ReferenceLoss(0.3, 7, &s);
   InfluenceBalancing::StepState(s.data(), 0.1, s.data());

@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <array>
-#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -35,16 +34,6 @@ constexpr uint32_t kMeasurePair = 2;
 
 double Sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 double Logit(double p) { return std::log(p / (1.0 - p)); }
-
-// The first kernel error is printed; Unroll cannot return a status, so the
-// affected particles report NaN losses instead.
-void ReportKernelError(const absl::Status& status) {
-  static std::atomic<bool> reported{false};
-  if (!reported.exchange(true)) {
-    std::fprintf(stderr, "mlp_hpo: batched MLP kernel failed: %s\n",
-                 status.ToString().c_str());
-  }
-}
 
 // count indices in [0, n), drawn with replacement from (key, draw, pair).
 void SampleIndices(uint64_t key, uint64_t draw, uint32_t pair, int64_t count,
@@ -204,6 +193,23 @@ class MlpHpoStates : public ParticleStates {
       }
     }
     keys[to] = keys[from];
+  }
+
+  // Checkpoint: episode keys, parameters and momentum of every particle
+  // (the pooled workspaces are scratch).
+  absl::Status Save(StateWriter* out) const override {
+    out->Tag("mlp_hpo");
+    out->Vector(keys);
+    out->Vector(main->params);
+    out->Vector(main->momentum);
+    return absl::OkStatus();
+  }
+  absl::Status Load(StateReader* in) override {
+    if (auto s = in->Tag("mlp_hpo"); !s.ok()) return s;
+    if (auto s = in->Vector(&keys, n); !s.ok()) return s;
+    const int64_t size = static_cast<int64_t>(main->params.size());
+    if (auto s = in->Vector(&main->params, size); !s.ok()) return s;
+    return in->Vector(&main->momentum, size);
   }
 
   int n = 0;
@@ -442,11 +448,11 @@ Eigen::VectorXd MlpHpoProblem::SampleInitialTheta(uint64_t seed,
 
 namespace {
 
-// Creates a workspace for n particles (aborts on failure: NewStates cannot
-// return a status, and Create() has already built a kernel of this shape).
-std::unique_ptr<MlpHpoProblem::Workspace> MakeWorkspace(
+// Creates a workspace for n particles: a kernel failure comes back as its
+// Status, an allocation failure as ResourceExhausted.
+absl::StatusOr<std::unique_ptr<MlpHpoProblem::Workspace>> MakeWorkspace(
     const std::vector<int64_t>& layer_sizes, const MlpHpoConfig& config,
-    int n) {
+    int n) try {
   auto ws = std::make_unique<MlpHpoProblem::Workspace>();
   ws->n = n;
   BatchedMlpConfig& c = ws->shared_config;
@@ -457,11 +463,7 @@ std::unique_ptr<MlpHpoProblem::Workspace> MakeWorkspace(
   ws->per_particle_config = c;
   ws->per_particle_config.input_mode = InputMode::kPerParticle;
   auto kernel = BatchedMlp::Create(c);
-  if (!kernel.ok()) {
-    std::fprintf(stderr, "mlp_hpo: cannot create the kernel for %s: %s\n",
-                 c.DebugString().c_str(), kernel.status().ToString().c_str());
-    std::abort();
-  }
+  if (!kernel.ok()) return kernel.status();
   ws->shared = std::move(*kernel);
   ws->params.assign(c.num_params(), 0.0f);
   ws->momentum.assign(c.num_params(), 0.0f);
@@ -477,34 +479,35 @@ std::unique_ptr<MlpHpoProblem::Workspace> MakeWorkspace(
   ws->mom.assign(static_cast<size_t>(n) * 2 * L, 0.0);
   ws->decay.assign(n, 0.0);
   return ws;
+} catch (const std::bad_alloc&) {
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "mlp_hpo: not enough memory for the buffers of ", n, " particles"));
 }
 
-void EnsurePerParticle(MlpHpoProblem::Workspace* ws) {
-  if (ws->per_particle != nullptr) return;
+absl::Status EnsurePerParticle(MlpHpoProblem::Workspace* ws) try {
+  if (ws->per_particle != nullptr) return absl::OkStatus();
   auto kernel = BatchedMlp::Create(ws->per_particle_config);
-  if (!kernel.ok()) {
-    std::fprintf(stderr, "mlp_hpo: cannot create the kernel for %s: %s\n",
-                 ws->per_particle_config.DebugString().c_str(),
-                 kernel.status().ToString().c_str());
-    std::abort();
-  }
+  if (!kernel.ok()) return kernel.status();
   ws->per_particle = std::move(*kernel);
   ws->pp_images.assign(ws->per_particle_config.inputs_size(), 0.0f);
   ws->pp_labels.assign(ws->per_particle_config.labels_size(), 0);
+  return absl::OkStatus();
+} catch (const std::bad_alloc&) {
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "mlp_hpo: not enough memory for per-particle minibatches of ", ws->n,
+      " particles"));
 }
 
-// Runs fn(workspace, first particle) over [begin, end): in place on the main
-// workspace for the full range, else over power-of-two chunks gathered into
-// pooled workspaces (parameters and momentum copied in, and back out when
-// write_back).
+// Runs fn(workspace, first particle) -> Status over [begin, end): in place
+// on the main workspace for the full range, else over power-of-two chunks
+// gathered into pooled workspaces (parameters and momentum copied in, and
+// back out when write_back). Stops at the first error.
 template <typename Fn>
-void ForEachChunk(MlpHpoStates* s, const std::vector<int64_t>& layer_sizes,
-                  const MlpHpoConfig& config, int begin, int end,
-                  bool write_back, Fn fn) {
-  if (begin == 0 && end == s->n) {
-    fn(s->main.get(), 0);
-    return;
-  }
+absl::Status ForEachChunk(MlpHpoStates* s,
+                          const std::vector<int64_t>& layer_sizes,
+                          const MlpHpoConfig& config, int begin, int end,
+                          bool write_back, Fn fn) {
+  if (begin == 0 && end == s->n) return fn(s->main.get(), 0);
   int first = begin;
   while (first < end) {
     const int size = static_cast<int>(LargestPowerOfTwoAtMost(end - first));
@@ -516,7 +519,9 @@ void ForEachChunk(MlpHpoStates* s, const std::vector<int64_t>& layer_sizes,
         if (!s->busy[slot] && s->pool[slot]->n == size) break;
       }
       if (slot == s->pool.size()) {
-        s->pool.push_back(MakeWorkspace(layer_sizes, config, size));
+        auto made = MakeWorkspace(layer_sizes, config, size);
+        if (!made.ok()) return made.status();
+        s->pool.push_back(*std::move(made));
         s->busy.push_back(0);
       }
       s->busy[slot] = 1;
@@ -527,8 +532,8 @@ void ForEachChunk(MlpHpoStates* s, const std::vector<int64_t>& layer_sizes,
                true);
     CopySlices(big, &s->main->momentum, ws->shared_config, &ws->momentum,
                first, true);
-    fn(ws, first);
-    if (write_back) {
+    const absl::Status status = fn(ws, first);
+    if (write_back && status.ok()) {
       CopySlices(big, &s->main->params, ws->shared_config, &ws->params, first,
                  false);
       CopySlices(big, &s->main->momentum, ws->shared_config, &ws->momentum,
@@ -538,20 +543,34 @@ void ForEachChunk(MlpHpoStates* s, const std::vector<int64_t>& layer_sizes,
       std::lock_guard<std::mutex> lock(s->pool_mutex);
       s->busy[slot] = 0;
     }
+    if (!status.ok()) return status;
     first += size;
   }
+  return absl::OkStatus();
 }
 
 }  // namespace
 
-std::unique_ptr<ParticleStates> MlpHpoProblem::NewStates(
+absl::StatusOr<std::unique_ptr<ParticleStates>> MlpHpoProblem::NewStates(
     int num_particles) const {
-  ES_CHECK_MSG(num_particles >= 1, "NewStates needs at least one particle");
-  auto s = std::make_unique<MlpHpoStates>();
-  s->n = num_particles;
-  s->keys.assign(num_particles, 0);
-  s->main = MakeWorkspace(layer_sizes_, config_, num_particles);
-  return s;
+  absl::Status made = absl::OkStatus();
+  absl::StatusOr<std::unique_ptr<ParticleStates>> states =
+      MakeParticleStates(name(), num_particles,
+                         [&]() -> std::unique_ptr<ParticleStates> {
+                           auto s = std::make_unique<MlpHpoStates>();
+                           s->n = num_particles;
+                           s->keys.assign(num_particles, 0);
+                           auto ws = MakeWorkspace(layer_sizes_, config_,
+                                                   num_particles);
+                           if (!ws.ok()) {
+                             made = ws.status();
+                             return nullptr;
+                           }
+                           s->main = *std::move(ws);
+                           return s;
+                         });
+  if (!made.ok()) return made;
+  return states;
 }
 
 void MlpHpoProblem::Reset(ParticleStates* states,
@@ -751,12 +770,15 @@ void GatherBatch(const ChunkContext& ctx, MlpHpoProblem::Workspace* ws,
   }
 }
 
-void RunChunk(const ChunkContext& ctx, MlpHpoProblem::Workspace* ws,
-              const uint64_t* keys, const RowMatrixXd& thetas, int first,
-              const int64_t* t0, int num_steps, double* losses) {
+absl::Status RunChunk(const ChunkContext& ctx, MlpHpoProblem::Workspace* ws,
+                      const uint64_t* keys, const RowMatrixXd& thetas,
+                      int first, const int64_t* t0, int num_steps,
+                      double* losses) {
   const int n = ws->n;
   const bool shared = Uniform(keys, t0, n);
-  if (!shared) EnsurePerParticle(ws);
+  if (!shared) {
+    if (absl::Status st = EnsurePerParticle(ws); !st.ok()) return st;
+  }
   BatchedMlp* kernel = shared ? ws->shared.get() : ws->per_particle.get();
   DecodeRows(ctx, ws, thetas, first, kernel);
   const bool validation =
@@ -773,11 +795,7 @@ void RunChunk(const ChunkContext& ctx, MlpHpoProblem::Workspace* ws,
     absl::Status st = kernel->ForwardBackward(ws->params, inputs, labels,
                                               absl::MakeSpan(ws->step_loss),
                                               absl::MakeSpan(ws->grads));
-    if (!st.ok()) {
-      ReportKernelError(st);
-      for (int i = 0; i < n; ++i) losses[i] = kNaN;
-      return;
-    }
+    if (!st.ok()) return st;
     if (!validation) {
       for (int i = 0; i < n; ++i) ws->total_loss[i] += ws->step_loss[i];
     }
@@ -786,24 +804,24 @@ void RunChunk(const ChunkContext& ctx, MlpHpoProblem::Workspace* ws,
       GatherBatch(ctx, ws, keys, t0, k, shared, Batch::kValidation);
       st = kernel->Forward(ws->params, inputs, labels,
                            absl::MakeSpan(ws->step_loss));
-      if (!st.ok()) {
-        ReportKernelError(st);
-        for (int i = 0; i < n; ++i) losses[i] = kNaN;
-        return;
-      }
+      if (!st.ok()) return st;
       for (int i = 0; i < n; ++i) ws->total_loss[i] += ws->step_loss[i];
     }
   }
   for (int i = 0; i < n; ++i) losses[i] = ws->total_loss[i];
+  return absl::OkStatus();
 }
 
-void MeasureChunk(const ChunkContext& ctx, MlpHpoProblem::Workspace* ws,
-                  const uint64_t* keys, const RowMatrixXd& thetas, int first,
-                  double* losses) {
+absl::Status MeasureChunk(const ChunkContext& ctx,
+                          MlpHpoProblem::Workspace* ws, const uint64_t* keys,
+                          const RowMatrixXd& thetas, int first,
+                          double* losses) {
   const int n = ws->n;
   bool shared = true;
   for (int i = 1; i < n; ++i) shared = shared && keys[i] == keys[0];
-  if (!shared) EnsurePerParticle(ws);
+  if (!shared) {
+    if (absl::Status st = EnsurePerParticle(ws); !st.ok()) return st;
+  }
   BatchedMlp* kernel = shared ? ws->shared.get() : ws->per_particle.get();
   DecodeRows(ctx, ws, thetas, first, kernel);
   const int64_t B = ctx.config->batch_size;
@@ -836,32 +854,34 @@ void MeasureChunk(const ChunkContext& ctx, MlpHpoProblem::Workspace* ws,
     }
     const absl::Status st =
         kernel->Forward(ws->params, inputs, labels, absl::MakeSpan(ws->step_loss));
-    if (!st.ok()) {
-      ReportKernelError(st);
-      for (int i = 0; i < n; ++i) losses[i] = kNaN;
-      return;
-    }
+    if (!st.ok()) return st;
     for (int i = 0; i < n; ++i) ws->total_loss[i] += ws->step_loss[i];
   }
   const double chunks = static_cast<double>(M / B);
   for (int i = 0; i < n; ++i) losses[i] = ws->total_loss[i] / chunks;
+  return absl::OkStatus();
 }
 
 }  // namespace
 
-void MlpHpoProblem::Unroll(ParticleStates* states, int begin, int end,
-                           const RowMatrixXd& thetas, const int64_t* t0,
-                           int num_steps, double* losses) const {
+absl::Status MlpHpoProblem::Unroll(ParticleStates* states, int begin,
+                                   int end, const RowMatrixXd& thetas,
+                                   const int64_t* t0, int num_steps,
+                                   double* losses) const {
   auto* s = static_cast<MlpHpoStates*>(states);
-  ES_CHECK(begin >= 0 && begin <= end && end <= s->n);
-  ES_CHECK(thetas.rows() >= end && thetas.cols() == theta_dim());
-  if (begin == end) return;
+  if (absl::Status st =
+          ValidateUnrollArgs(*this, *s, begin, end, thetas, num_steps);
+      !st.ok()) {
+    return st;
+  }
+  if (begin == end) return absl::OkStatus();
   const ChunkContext ctx{&config_, &layer_sizes_, &train_, &validation_, this};
-  ForEachChunk(s, layer_sizes_, config_, begin, end, /*write_back=*/true,
-               [&](Workspace* ws, int first) {
-                 RunChunk(ctx, ws, s->keys.data() + first, thetas, first,
-                          t0 + first, num_steps, losses + first);
-               });
+  return ForEachChunk(s, layer_sizes_, config_, begin, end,
+                      /*write_back=*/true, [&](Workspace* ws, int first) {
+                        return RunChunk(ctx, ws, s->keys.data() + first,
+                                        thetas, first, t0 + first, num_steps,
+                                        losses + first);
+                      });
 }
 
 absl::Status MlpHpoProblem::MeasureLoss(ParticleStates* states, int begin,
@@ -877,12 +897,11 @@ absl::Status MlpHpoProblem::MeasureLoss(ParticleStates* states, int begin,
   }
   if (begin == end) return absl::OkStatus();
   const ChunkContext ctx{&config_, &layer_sizes_, &train_, &validation_, this};
-  ForEachChunk(s, layer_sizes_, config_, begin, end, /*write_back=*/false,
-               [&](Workspace* ws, int first) {
-                 MeasureChunk(ctx, ws, s->keys.data() + first, thetas, first,
-                              losses + first);
-               });
-  return absl::OkStatus();
+  return ForEachChunk(s, layer_sizes_, config_, begin, end,
+                      /*write_back=*/false, [&](Workspace* ws, int first) {
+                        return MeasureChunk(ctx, ws, s->keys.data() + first,
+                                            thetas, first, losses + first);
+                      });
 }
 
 absl::StatusOr<MlpEvaluation> MlpHpoProblem::EvaluateBatch(
@@ -911,7 +930,9 @@ absl::StatusOr<MlpEvaluation> MlpHpoProblem::EvaluateBatch(
   for (int r = 0; r < rows; r += max_batch) {
     const int nb = std::min(max_batch, rows - r);
     if (states == nullptr || states->num_particles() != nb) {
-      states = NewStates(nb);
+      auto made = NewStates(nb);
+      if (!made.ok()) return made.status();
+      states = *std::move(made);
     }
     std::vector<int> particles(nb);
     for (int i = 0; i < nb; ++i) particles[i] = i;
@@ -919,8 +940,11 @@ absl::StatusOr<MlpEvaluation> MlpHpoProblem::EvaluateBatch(
     Reset(states.get(), particles, keys);
     const RowMatrixXd block = thetas.middleRows(r, nb);
     const std::vector<int64_t> t0(nb, 0);
-    Unroll(states.get(), 0, nb, block, t0.data(), static_cast<int>(length),
-           out.sum_loss.data() + r);
+    if (auto s = Unroll(states.get(), 0, nb, block, t0.data(),
+                        static_cast<int>(length), out.sum_loss.data() + r);
+        !s.ok()) {
+      return s;
+    }
     if (auto s = MeasureLoss(states.get(), 0, nb, block,
                              out.final_loss.data() + r);
         !s.ok()) {

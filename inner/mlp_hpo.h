@@ -173,12 +173,13 @@ class MlpHpoProblem : public UnrolledProblem {
   std::string name() const override;
   int theta_dim() const override;
   int64_t horizon() const override { return config_.horizon; }
-  std::unique_ptr<ParticleStates> NewStates(int num_particles) const override;
+  absl::StatusOr<std::unique_ptr<ParticleStates>> NewStates(
+      int num_particles) const override;
   void Reset(ParticleStates* states, absl::Span<const int> particles,
              absl::Span<const uint64_t> episode_keys) const override;
-  void Unroll(ParticleStates* states, int begin, int end,
-              const RowMatrixXd& thetas, const int64_t* t0, int num_steps,
-              double* losses) const override;
+  absl::Status Unroll(ParticleStates* states, int begin, int end,
+                      const RowMatrixXd& thetas, const int64_t* t0,
+                      int num_steps, double* losses) const override;
   // Training loss on the inner problem's fixed measurement minibatch.
   absl::Status MeasureLoss(ParticleStates* states, int begin, int end,
                            const RowMatrixXd& thetas,

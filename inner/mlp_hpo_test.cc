@@ -287,7 +287,7 @@ TEST(MlpHpoTest, StepUsesTheReferenceGradient) {
   MlpHpoConfig c = TinyConfig(Parametrization::kGlobalLr);
   c.fixed_momentum = 0.0;
   auto p = Make(c);
-  auto s = p->NewStates(3);
+  auto s = *p->NewStates(3);
   const uint64_t key = MixKey(5, 0);
   ResetAll(*p, s.get(), {key, key, key});
   const std::vector<float> w0 = p->GetParticleParams(*s, 2);
@@ -295,7 +295,7 @@ TEST(MlpHpoTest, StepUsesTheReferenceGradient) {
   const RowMatrixXd th = Rows(Eigen::VectorXd::Constant(1, std::log(lr)), 3);
   const int64_t t0[3] = {0, 0, 0};
   double losses[3];
-  p->Unroll(s.get(), 0, 3, th, t0, 1, losses);
+  EXPECT_TRUE(p->Unroll(s.get(), 0, 3, th, t0, 1, losses).ok());
   const std::vector<float> w1 = p->GetParticleParams(*s, 2);
   const auto ref = Reference(*p, w0, TrainIdx(*p, key, 0));
   const double scale = MaxAbs(ref.grads);
@@ -313,7 +313,7 @@ TEST(MlpHpoTest, MomentumFollowsTheHeavyBallRule) {
   MlpHpoConfig c = TinyConfig(Parametrization::kGlobalLr);
   c.fixed_momentum = 0.5;
   auto p = Make(c);
-  auto s = p->NewStates(2);
+  auto s = *p->NewStates(2);
   const uint64_t key = MixKey(6, 0);
   ResetAll(*p, s.get(), {key, key});
   const double lr = 0.3;
@@ -321,10 +321,10 @@ TEST(MlpHpoTest, MomentumFollowsTheHeavyBallRule) {
   const std::vector<float> w0 = p->GetParticleParams(*s, 0);
   int64_t t0[2] = {0, 0};
   double losses[2];
-  p->Unroll(s.get(), 0, 2, th, t0, 1, losses);
+  EXPECT_TRUE(p->Unroll(s.get(), 0, 2, th, t0, 1, losses).ok());
   const std::vector<float> w1 = p->GetParticleParams(*s, 0);
   t0[0] = t0[1] = 1;
-  p->Unroll(s.get(), 0, 2, th, t0, 1, losses);
+  EXPECT_TRUE(p->Unroll(s.get(), 0, 2, th, t0, 1, losses).ok());
   const std::vector<float> w2 = p->GetParticleParams(*s, 0);
   const auto g0 = Reference(*p, w0, TrainIdx(*p, key, 0));
   const auto g1 = Reference(*p, w1, TrainIdx(*p, key, 1));
@@ -350,14 +350,14 @@ TEST(MlpHpoTest, PerBlockRatesAndMasks) {
   theta[13] = 0.0;                    // 0.5 -> 3 of 6 units
   const MlpHyperparameters h = p->Decode(theta, 0);
   ASSERT_EQ(h.active_units, (std::vector<int32_t>{6, 3}));
-  auto s = p->NewStates(2);
+  auto s = *p->NewStates(2);
   const uint64_t key = MixKey(8, 1);
   ResetAll(*p, s.get(), {key, key});
   const std::vector<float> w0 = p->GetParticleParams(*s, 1);
   const RowMatrixXd th = Rows(theta, 2);
   const int64_t t0[2] = {0, 0};
   double losses[2];
-  p->Unroll(s.get(), 0, 2, th, t0, 1, losses);
+  EXPECT_TRUE(p->Unroll(s.get(), 0, 2, th, t0, 1, losses).ok());
   const std::vector<float> w1 = p->GetParticleParams(*s, 1);
   const auto ref = Reference(*p, w0, TrainIdx(*p, key, 0), h.active_units);
   EXPECT_NEAR(losses[1], ref.loss[0], 1e-5 * ref.loss[0]);
@@ -393,17 +393,17 @@ TEST(MlpHpoTest, TrainingLowersTheLoss) {
   MlpHpoConfig c = TinyConfig(Parametrization::kGlobalLr);
   c.horizon = 400;
   auto p = Make(c);
-  auto s = p->NewStates(2);
+  auto s = *p->NewStates(2);
   ResetAll(*p, s.get(), {MixKey(9, 0), MixKey(9, 0)});
   const RowMatrixXd th = Rows(Eigen::VectorXd::Constant(1, std::log(0.05)), 2);
   int64_t t0[2] = {0, 0};
   double first[2], last[2];
-  p->Unroll(s.get(), 0, 2, th, t0, 20, first);
+  EXPECT_TRUE(p->Unroll(s.get(), 0, 2, th, t0, 20, first).ok());
   t0[0] = t0[1] = 20;
   double mid[2];
-  p->Unroll(s.get(), 0, 2, th, t0, 360, mid);
+  EXPECT_TRUE(p->Unroll(s.get(), 0, 2, th, t0, 360, mid).ok());
   t0[0] = t0[1] = 380;
-  p->Unroll(s.get(), 0, 2, th, t0, 20, last);
+  EXPECT_TRUE(p->Unroll(s.get(), 0, 2, th, t0, 20, last).ok());
   // Mean loss starts near log(4) = 1.386 and falls well below it.
   EXPECT_GT(first[0] / 20, 1.0);
   EXPECT_LT(last[0] / 20, 0.7 * first[0] / 20);  // measured: 1.43 -> 0.77
@@ -414,11 +414,11 @@ TEST(MlpHpoTest, SameKeySameBitsDifferentKeyDifferentRun) {
                            Objective::kSumValidationLoss));
   const Eigen::Vector2d theta(std::log(0.1), 0.0);
   auto run = [&](uint64_t key) {
-    auto s = p->NewStates(2);
+    auto s = *p->NewStates(2);
     ResetAll(*p, s.get(), {key, key});
     const int64_t t0[2] = {0, 0};
     double losses[2];
-    p->Unroll(s.get(), 0, 2, Rows(theta, 2), t0, 10, losses);
+    EXPECT_TRUE(p->Unroll(s.get(), 0, 2, Rows(theta, 2), t0, 10, losses).ok());
     return std::make_pair(losses[0], p->GetParticleParams(*s, 0));
   };
   const auto a = run(11), b = run(11), c = run(12);
@@ -433,7 +433,7 @@ TEST(MlpHpoTest, SameKeySameBitsDifferentKeyDifferentRun) {
 TEST(MlpHpoTest, TwinsWithIdenticalThetaGetIdenticalLosses) {
   auto p = Make(TinyConfig(Parametrization::kPerBlock,
                            Objective::kSumValidationLoss));
-  auto s = p->NewStates(4);
+  auto s = *p->NewStates(4);
   const uint64_t key = MixKey(13, 0);
   ResetAll(*p, s.get(), {key, key, key, key});
   RowMatrixXd th(4, p->theta_dim());
@@ -441,7 +441,7 @@ TEST(MlpHpoTest, TwinsWithIdenticalThetaGetIdenticalLosses) {
   th.row(2) = th.row(3) = p->SampleInitialTheta(1, 1).transpose();
   const int64_t t0[4] = {0, 0, 0, 0};
   double losses[4];
-  p->Unroll(s.get(), 0, 4, th, t0, 10, losses);
+  EXPECT_TRUE(p->Unroll(s.get(), 0, 4, th, t0, 10, losses).ok());
   EXPECT_EQ(losses[0], losses[1]);
   EXPECT_EQ(losses[2], losses[3]);
   EXPECT_NE(losses[0], losses[2]);
@@ -465,15 +465,16 @@ TEST(MlpHpoTest, SubRangesAndMixedBatchesMatchLockstep) {
   std::vector<int64_t> t0(n, 0);
   std::vector<double> full(n), split(n, -1.0);
 
-  auto a = p->NewStates(n);
+  auto a = *p->NewStates(n);
   ResetAll(*p, a.get(), keys);
-  p->Unroll(a.get(), 0, n, th, t0.data(), 5, full.data());
+  EXPECT_TRUE(p->Unroll(a.get(), 0, n, th, t0.data(), 5, full.data()).ok());
 
-  auto b = p->NewStates(n);
+  auto b = *p->NewStates(n);
   ResetAll(*p, b.get(), keys);
-  p->Unroll(b.get(), 0, 2, th, t0.data(), 5, split.data());
-  p->Unroll(b.get(), 2, 5, th, t0.data(), 5, split.data());  // chunks 2 + 1
-  p->Unroll(b.get(), 5, 6, th, t0.data(), 5, split.data());
+  EXPECT_TRUE(p->Unroll(b.get(), 0, 2, th, t0.data(), 5, split.data()).ok());
+  // chunks 2 + 1
+  EXPECT_TRUE(p->Unroll(b.get(), 2, 5, th, t0.data(), 5, split.data()).ok());
+  EXPECT_TRUE(p->Unroll(b.get(), 5, 6, th, t0.data(), 5, split.data()).ok());
   for (int i = 0; i < n; ++i) {
     EXPECT_NEAR(split[i], full[i], 1e-6 * std::abs(full[i])) << "particle " << i;
     const auto wa = p->GetParticleParams(*a, i), wb = p->GetParticleParams(*b, i);
@@ -484,43 +485,43 @@ TEST(MlpHpoTest, SubRangesAndMixedBatchesMatchLockstep) {
 
   // Pair (2, 3) on another key, started 7 steps in: particles 0, 1, 4, 5
   // still see the lockstep numbers; (2, 3) matches a lockstep run of its own.
-  auto c = p->NewStates(n);
+  auto c = *p->NewStates(n);
   std::vector<uint64_t> mixed = keys;
   mixed[2] = mixed[3] = MixKey(14, 1);
   ResetAll(*p, c.get(), mixed);
   std::vector<int64_t> t_mixed(n, 0);
   std::vector<double> warm(n);
-  p->Unroll(c.get(), 2, 4, th, t_mixed.data(), 7, warm.data());
+  EXPECT_TRUE(p->Unroll(c.get(), 2, 4, th, t_mixed.data(), 7, warm.data()).ok());
   t_mixed[2] = t_mixed[3] = 7;
   std::vector<double> mixed_losses(n);
-  p->Unroll(c.get(), 0, n, th, t_mixed.data(), 5, mixed_losses.data());
+  EXPECT_TRUE(p->Unroll(c.get(), 0, n, th, t_mixed.data(), 5, mixed_losses.data()).ok());
   for (int i : {0, 1, 4, 5}) {
     EXPECT_NEAR(mixed_losses[i], full[i], 1e-6 * std::abs(full[i])) << i;
   }
-  auto d = p->NewStates(2);
+  auto d = *p->NewStates(2);
   ResetAll(*p, d.get(), {mixed[2], mixed[2]});
   RowMatrixXd th_pair = th.middleRows(2, 2);
   std::vector<int64_t> td(2, 0);
   std::vector<double> ld(2);
-  p->Unroll(d.get(), 0, 2, th_pair, td.data(), 7, ld.data());
+  EXPECT_TRUE(p->Unroll(d.get(), 0, 2, th_pair, td.data(), 7, ld.data()).ok());
   td[0] = td[1] = 7;
-  p->Unroll(d.get(), 0, 2, th_pair, td.data(), 5, ld.data());
+  EXPECT_TRUE(p->Unroll(d.get(), 0, 2, th_pair, td.data(), 5, ld.data()).ok());
   EXPECT_NEAR(mixed_losses[2], ld[0], 1e-6 * std::abs(ld[0]));
   EXPECT_NEAR(mixed_losses[3], ld[1], 1e-6 * std::abs(ld[1]));
 }
 
 TEST(MlpHpoTest, CopyParticleCopiesWeightsMomentumAndKey) {
   auto p = Make(TinyConfig(Parametrization::kGlobalLr));
-  auto s = p->NewStates(3);
+  auto s = *p->NewStates(3);
   ResetAll(*p, s.get(), {1, 1, 2});
   const RowMatrixXd th = Rows(Eigen::VectorXd::Constant(1, std::log(0.1)), 3);
   int64_t t0[3] = {0, 0, 0};
   double losses[3];
-  p->Unroll(s.get(), 0, 3, th, t0, 3, losses);
+  EXPECT_TRUE(p->Unroll(s.get(), 0, 3, th, t0, 3, losses).ok());
   s->CopyParticle(0, 2);
   EXPECT_EQ(p->GetParticleParams(*s, 2), p->GetParticleParams(*s, 0));
   t0[0] = t0[1] = t0[2] = 3;
-  p->Unroll(s.get(), 0, 3, th, t0, 3, losses);
+  EXPECT_TRUE(p->Unroll(s.get(), 0, 3, th, t0, 3, losses).ok());
   EXPECT_EQ(losses[2], losses[0]);  // same momentum, key and minibatches
 }
 
@@ -531,14 +532,14 @@ TEST(MlpHpoTest, EvaluateAgreesWithUnrollAndMeasureLoss) {
   auto p = Make(TinyConfig(Parametrization::kLrSchedule));
   const Eigen::Vector2d theta(std::log(0.1), std::log(0.5));
   const uint64_t key = 21;
-  auto s = p->NewStates(1);
+  auto s = *p->NewStates(1);
   ResetAll(*p, s.get(), {key});
   const RowMatrixXd th = theta.transpose();
   double a, b;
   int64_t t0 = 0;
-  p->Unroll(s.get(), 0, 1, th, &t0, 15, &a);
+  EXPECT_TRUE(p->Unroll(s.get(), 0, 1, th, &t0, 15, &a).ok());
   t0 = 15;
-  p->Unroll(s.get(), 0, 1, th, &t0, 25, &b);
+  EXPECT_TRUE(p->Unroll(s.get(), 0, 1, th, &t0, 25, &b).ok());
   double measured;
   ASSERT_TRUE(p->MeasureLoss(s.get(), 0, 1, th, &measured).ok());
   auto e = p->Evaluate(theta, 0, key);
@@ -565,7 +566,7 @@ TEST(MlpHpoTest, EvaluateAgreesWithUnrollAndMeasureLoss) {
 // MeasureLoss = reference loss on the fixed measurement set of the episode.
 TEST(MlpHpoTest, MeasureLossUsesTheFixedMeasurementSet) {
   auto p = Make(TinyConfig(Parametrization::kGlobalLr));
-  auto s = p->NewStates(2);
+  auto s = *p->NewStates(2);
   ResetAll(*p, s.get(), {31, 32});
   const RowMatrixXd th = Rows(Eigen::VectorXd::Constant(1, std::log(0.1)), 2);
   double losses[2];
@@ -590,7 +591,7 @@ TEST(MlpHpoTest, TelescopingTargetsTheFinalLoss) {
   ASSERT_TRUE(sum.ok() && direct.ok());
   EXPECT_NEAR(*sum, direct->final_loss[0], 1e-9);
   // And unroll by unroll with an estimator-style loop.
-  auto s = tele.NewStates(2);
+  auto s = *tele.NewStates(2);
   const std::vector<int> ps = {0, 1};
   const std::vector<uint64_t> ks = {5, 5};
   tele.Reset(s.get(), ps, ks);
@@ -598,7 +599,7 @@ TEST(MlpHpoTest, TelescopingTargetsTheFinalLoss) {
   for (int64_t t = 0; t < 40; t += 10) {
     const int64_t t0[2] = {t, t};
     double l[2];
-    tele.Unroll(s.get(), 0, 2, Rows(theta, 2), t0, 10, l);
+    EXPECT_TRUE(tele.Unroll(s.get(), 0, 2, Rows(theta, 2), t0, 10, l).ok());
     EXPECT_EQ(l[0], l[1]);
     total += l[0];
   }
@@ -610,13 +611,13 @@ TEST(MlpHpoTest, TelescopingTargetsTheFinalLoss) {
 TEST(MlpHpoTest, DivergenceGivesNonFiniteLossesAndDroppedPairs) {
   MlpHpoConfig c = TinyConfig(Parametrization::kGlobalLr);
   auto p = Make(c);
-  auto s = p->NewStates(2);
+  auto s = *p->NewStates(2);
   ResetAll(*p, s.get(), {3, 3});
   RowMatrixXd th(2, 1);
   th << std::log(1e30), std::log(0.05);
   const int64_t t0[2] = {0, 0};
   double losses[2];
-  p->Unroll(s.get(), 0, 2, th, t0, 10, losses);
+  EXPECT_TRUE(p->Unroll(s.get(), 0, 2, th, t0, 10, losses).ok());
   EXPECT_FALSE(std::isfinite(losses[0]));
   EXPECT_TRUE(std::isfinite(losses[1]));
   double measured[2];
@@ -625,7 +626,7 @@ TEST(MlpHpoTest, DivergenceGivesNonFiniteLossesAndDroppedPairs) {
   // Infinite learning rate from an overflowing exp.
   th(0, 0) = 1000.0;
   ResetAll(*p, s.get(), {3, 3});
-  p->Unroll(s.get(), 0, 2, th, t0, 3, losses);
+  EXPECT_TRUE(p->Unroll(s.get(), 0, 2, th, t0, 3, losses).ok());
   EXPECT_FALSE(std::isfinite(losses[0]));
 
   for (const char* method : {"es_single", "pes"}) {

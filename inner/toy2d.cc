@@ -24,6 +24,19 @@ class Toy2dStates : public ParticleStates {
     g1[to] = g1[from];
   }
 
+  absl::Status Save(StateWriter* out) const override {
+    out->Tag("toy2d");
+    for (const auto* v : {&x0, &x1, &g0, &g1}) out->Vector(*v);
+    return absl::OkStatus();
+  }
+  absl::Status Load(StateReader* in) override {
+    if (auto s = in->Tag("toy2d"); !s.ok()) return s;
+    for (auto* v : {&x0, &x1, &g0, &g1}) {
+      if (auto s = in->Vector(v, num_particles()); !s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
+
   // Position and the gradient of f at it, one array per component.
   std::vector<double> x0, x1, g0, g1;
 };
@@ -93,14 +106,16 @@ Toy2d::Toy2d(int64_t horizon) : horizon_(horizon) {
   ES_CHECK_MSG(horizon > 0, "Toy2d needs a horizon T > 0");
 }
 
-std::unique_ptr<ParticleStates> Toy2d::NewStates(int num_particles) const {
-  ES_CHECK_MSG(num_particles >= 1, "NewStates needs at least one particle");
-  auto states = std::make_unique<Toy2dStates>(num_particles);
-  std::vector<int> all(num_particles);
-  for (int i = 0; i < num_particles; ++i) all[i] = i;
-  std::vector<uint64_t> keys(num_particles, 0);
-  Reset(states.get(), all, keys);
-  return states;
+absl::StatusOr<std::unique_ptr<ParticleStates>> Toy2d::NewStates(
+    int num_particles) const {
+  return MakeParticleStates(name(), num_particles, [&] {
+    auto states = std::make_unique<Toy2dStates>(num_particles);
+    std::vector<int> all(num_particles);
+    for (int i = 0; i < num_particles; ++i) all[i] = i;
+    std::vector<uint64_t> keys(num_particles, 0);
+    Reset(states.get(), all, keys);
+    return states;
+  });
 }
 
 void Toy2d::Reset(ParticleStates* states, absl::Span<const int> particles,
@@ -118,12 +133,15 @@ void Toy2d::Reset(ParticleStates* states, absl::Span<const int> particles,
   }
 }
 
-void Toy2d::Unroll(ParticleStates* states, int begin, int end,
-                   const RowMatrixXd& thetas, const int64_t* t0, int num_steps,
-                   double* losses) const {
+absl::Status Toy2d::Unroll(ParticleStates* states, int begin, int end,
+                           const RowMatrixXd& thetas, const int64_t* t0,
+                           int num_steps, double* losses) const {
   Toy2dStates* s = Cast(states);
-  ES_CHECK(begin >= 0 && begin <= end && end <= s->num_particles());
-  ES_CHECK(thetas.rows() >= end && thetas.cols() == 2);
+  if (absl::Status st =
+          ValidateUnrollArgs(*this, *s, begin, end, thetas, num_steps);
+      !st.ok()) {
+    return st;
+  }
   const int64_t T = horizon_;
   for (int i = begin; i < end; ++i) {
     const double e0 = std::exp(thetas(i, 0));
@@ -145,6 +163,7 @@ void Toy2d::Unroll(ParticleStates* states, int begin, int end,
     s->g1[i] = g1;
     losses[i] = total;
   }
+  return absl::OkStatus();
 }
 
 absl::Status Toy2d::MeasureLoss(ParticleStates* states, int begin, int end,

@@ -83,14 +83,15 @@ class Toy2d : public UnrolledProblem {
   int theta_dim() const override { return 2; }
   int64_t horizon() const override { return horizon_; }
 
-  std::unique_ptr<ParticleStates> NewStates(int num_particles) const override;
+  absl::StatusOr<std::unique_ptr<ParticleStates>> NewStates(
+      int num_particles) const override;
   void Reset(ParticleStates* states, absl::Span<const int> particles,
              absl::Span<const uint64_t> episode_keys) const override;
   // Losses count only steps with t < T (as Listing 1's `(t_curr < T)` mask);
   // callers keep t0 + num_steps <= T anyway.
-  void Unroll(ParticleStates* states, int begin, int end,
-              const RowMatrixXd& thetas, const int64_t* t0, int num_steps,
-              double* losses) const override;
+  absl::Status Unroll(ParticleStates* states, int begin, int end,
+                      const RowMatrixXd& thetas, const int64_t* t0,
+                      int num_steps, double* losses) const override;
   absl::Status MeasureLoss(ParticleStates* states, int begin, int end,
                            const RowMatrixXd& thetas,
                            double* losses) const override;

@@ -45,7 +45,7 @@ void BM_Unroll(benchmark::State& state) {
   const int n = static_cast<int>(state.range(0));
   const int k = static_cast<int>(state.range(1));
   Toy2d problem;
-  auto states = problem.NewStates(n);
+  auto states = *problem.NewStates(n);
   RowMatrixXd thetas(n, 2);
   for (int i = 0; i < n; ++i) {
     thetas(i, 0) = std::log(0.01) + 0.01 * i;
@@ -55,7 +55,9 @@ void BM_Unroll(benchmark::State& state) {
   std::vector<double> losses(n);
   const int64_t T = problem.horizon();
   for (auto _ : state) {
-    problem.Unroll(states.get(), 0, n, thetas, t0.data(), k, losses.data());
+    const absl::Status st =
+        problem.Unroll(states.get(), 0, n, thetas, t0.data(), k, losses.data());
+    if (!st.ok()) state.SkipWithError(st.ToString().c_str());
     benchmark::DoNotOptimize(losses.data());
     if (t0[0] + 2 * k > T) {  // keep t0 + K <= T
       state.PauseTiming();

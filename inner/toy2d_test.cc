@@ -134,12 +134,12 @@ TEST(Toy2dTest, BatchedUnrollMatchesReference) {
       thetas(i, 1) = -2.0 - 0.2 * i;
       t0[i] = (10 * i) % 60;
     }
-    auto states = p.NewStates(n);
+    auto states = *p.NewStates(n);
     std::vector<double> losses(n, -1.0);
     std::vector<double> totals(n, 0.0);
     const int begin = n > 2 ? 1 : 0;
     for (int chunk = 0; chunk < 4; ++chunk) {
-      p.Unroll(states.get(), begin, n, thetas, t0.data(), 10, losses.data());
+      EXPECT_TRUE(p.Unroll(states.get(), begin, n, thetas, t0.data(), 10, losses.data()).ok());
       for (int i = begin; i < n; ++i) {
         totals[i] += losses[i];
         t0[i] += 10;
@@ -168,18 +168,18 @@ TEST(Toy2dTest, BatchedUnrollMatchesReference) {
 
 TEST(Toy2dTest, ResetAndCopyParticle) {
   Toy2d p;
-  auto states = p.NewStates(3);
+  auto states = *p.NewStates(3);
   RowMatrixXd thetas(3, 2);
   thetas << -3, -3, -2, -4, -1, -1;
   std::vector<int64_t> t0 = {0, 0, 0};
   std::vector<double> losses(3);
-  p.Unroll(states.get(), 0, 3, thetas, t0.data(), 20, losses.data());
+  EXPECT_TRUE(p.Unroll(states.get(), 0, 3, thetas, t0.data(), 20, losses.data()).ok());
   states->CopyParticle(1, 0);
   const std::vector<int> reset = {2};
   const std::vector<uint64_t> keys = {99};
   p.Reset(states.get(), reset, keys);
   t0 = {20, 20, 0};
-  p.Unroll(states.get(), 0, 3, thetas, t0.data(), 5, losses.data());
+  EXPECT_TRUE(p.Unroll(states.get(), 0, 3, thetas, t0.data(), 5, losses.data()).ok());
   Toy2d::Point x;
   ReferenceUnroll(-2, -4, 0, 20, 100, &x);
   EXPECT_EQ(losses[0], ReferenceUnroll(-3, -3, 20, 25, 100, &x));

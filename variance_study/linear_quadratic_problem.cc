@@ -14,6 +14,15 @@ class LqStates : public ParticleStates {
   LqStates(int n, int p) : s(RowMatrixXd::Zero(n, p)) {}
   int num_particles() const override { return static_cast<int>(s.rows()); }
   void CopyParticle(int from, int to) override { s.row(to) = s.row(from); }
+  absl::Status Save(StateWriter* out) const override {
+    out->Tag("linear_quadratic");
+    out->Matrix(s);
+    return absl::OkStatus();
+  }
+  absl::Status Load(StateReader* in) override {
+    if (auto st = in->Tag("linear_quadratic"); !st.ok()) return st;
+    return in->Matrix(&s);
+  }
   RowMatrixXd s;  // N x P
 };
 
@@ -94,8 +103,11 @@ std::string LinearQuadraticProblem::name() const {
   return absl::StrCat("linear_quadratic_", ScenarioName(options_.scenario));
 }
 
-std::unique_ptr<ParticleStates> LinearQuadraticProblem::NewStates(int n) const {
-  return std::make_unique<LqStates>(n, options_.dim);
+absl::StatusOr<std::unique_ptr<ParticleStates>>
+LinearQuadraticProblem::NewStates(int n) const {
+  return MakeParticleStates(name(), n, [&] {
+    return std::make_unique<LqStates>(n, options_.dim);
+  });
 }
 
 void LinearQuadraticProblem::Reset(ParticleStates* states,
@@ -105,11 +117,16 @@ void LinearQuadraticProblem::Reset(ParticleStates* states,
   for (int i : particles) s->s.row(i).setZero();
 }
 
-void LinearQuadraticProblem::Unroll(ParticleStates* states, int begin, int end,
-                                    const RowMatrixXd& thetas,
-                                    const int64_t* t0, int num_steps,
-                                    double* losses) const {
+absl::Status LinearQuadraticProblem::Unroll(ParticleStates* states, int begin,
+                                            int end, const RowMatrixXd& thetas,
+                                            const int64_t* t0, int num_steps,
+                                            double* losses) const {
   auto* st = static_cast<LqStates*>(states);
+  if (absl::Status v =
+          ValidateUnrollArgs(*this, *st, begin, end, thetas, num_steps);
+      !v.ok()) {
+    return v;
+  }
   const int p = options_.dim;
   const double lambda = options_.decay;
   for (int i = begin; i < end; ++i) {
@@ -126,6 +143,7 @@ void LinearQuadraticProblem::Unroll(ParticleStates* states, int begin, int end,
     }
     losses[i] = loss;
   }
+  return absl::OkStatus();
 }
 
 absl::Status LinearQuadraticProblem::MeasureLoss(ParticleStates* states,

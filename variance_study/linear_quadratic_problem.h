@@ -62,12 +62,13 @@ class LinearQuadraticProblem : public UnrolledProblem {
   std::string name() const override;
   int theta_dim() const override { return options_.dim; }
   int64_t horizon() const override { return options_.horizon; }
-  std::unique_ptr<ParticleStates> NewStates(int num_particles) const override;
+  absl::StatusOr<std::unique_ptr<ParticleStates>> NewStates(
+      int num_particles) const override;
   void Reset(ParticleStates* states, absl::Span<const int> particles,
              absl::Span<const uint64_t> episode_keys) const override;
-  void Unroll(ParticleStates* states, int begin, int end,
-              const RowMatrixXd& thetas, const int64_t* t0, int num_steps,
-              double* losses) const override;
+  absl::Status Unroll(ParticleStates* states, int begin, int end,
+                      const RowMatrixXd& thetas, const int64_t* t0,
+                      int num_steps, double* losses) const override;
 
   // 0.5 ||s - c_bar||^2 with c_bar the mean target (for the telescoping
   // meta-objective, estimators/telescoping.h).

@@ -22,6 +22,18 @@ class AdapterStates : public ParticleStates {
     keys[to] = keys[from];
   }
 
+  absl::Status Save(StateWriter* out) const override {
+    out->Tag("differentiable_adapter");
+    out->Matrix(states);
+    out->Vector(keys);
+    return absl::OkStatus();
+  }
+  absl::Status Load(StateReader* in) override {
+    if (auto s = in->Tag("differentiable_adapter"); !s.ok()) return s;
+    if (auto s = in->Matrix(&states); !s.ok()) return s;
+    return in->Vector(&keys, static_cast<int64_t>(keys.size()));
+  }
+
   RowMatrixXd states;   // N x S, row = particle
   RowMatrixXd scratch;  // N x S, next state per particle
   std::vector<uint64_t> keys;
@@ -35,9 +47,12 @@ DifferentiableUnrolledProblem::DifferentiableUnrolledProblem(
   ES_CHECK_MSG(problem_ != nullptr, "null DifferentiableProblem");
 }
 
-std::unique_ptr<ParticleStates> DifferentiableUnrolledProblem::NewStates(
-    int num_particles) const {
-  return std::make_unique<AdapterStates>(num_particles, problem_->state_dim());
+absl::StatusOr<std::unique_ptr<ParticleStates>>
+DifferentiableUnrolledProblem::NewStates(int num_particles) const {
+  return MakeParticleStates(name(), num_particles, [&] {
+    return std::make_unique<AdapterStates>(num_particles,
+                                           problem_->state_dim());
+  });
 }
 
 void DifferentiableUnrolledProblem::Reset(
@@ -53,11 +68,15 @@ void DifferentiableUnrolledProblem::Reset(
   }
 }
 
-void DifferentiableUnrolledProblem::Unroll(ParticleStates* states, int begin,
-                                           int end, const RowMatrixXd& thetas,
-                                           const int64_t* t0, int num_steps,
-                                           double* losses) const {
+absl::Status DifferentiableUnrolledProblem::Unroll(
+    ParticleStates* states, int begin, int end, const RowMatrixXd& thetas,
+    const int64_t* t0, int num_steps, double* losses) const {
   auto* s = static_cast<AdapterStates*>(states);
+  if (absl::Status st =
+          ValidateUnrollArgs(*this, *s, begin, end, thetas, num_steps);
+      !st.ok()) {
+    return st;
+  }
   for (int i = begin; i < end; ++i) {
     double total = 0.0;
     for (int k = 0; k < num_steps; ++k) {
@@ -68,6 +87,7 @@ void DifferentiableUnrolledProblem::Unroll(ParticleStates* states, int begin,
     }
     losses[i] = total;
   }
+  return absl::OkStatus();
 }
 
 }  // namespace es

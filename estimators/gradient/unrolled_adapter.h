@@ -37,12 +37,13 @@ class DifferentiableUnrolledProblem : public UnrolledProblem {
   int theta_dim() const override { return problem_->theta_dim(); }
   int64_t horizon() const override { return problem_->horizon(); }
 
-  std::unique_ptr<ParticleStates> NewStates(int num_particles) const override;
+  absl::StatusOr<std::unique_ptr<ParticleStates>> NewStates(
+      int num_particles) const override;
   void Reset(ParticleStates* states, absl::Span<const int> particles,
              absl::Span<const uint64_t> episode_keys) const override;
-  void Unroll(ParticleStates* states, int begin, int end,
-              const RowMatrixXd& thetas, const int64_t* t0, int num_steps,
-              double* losses) const override;
+  absl::Status Unroll(ParticleStates* states, int begin, int end,
+                      const RowMatrixXd& thetas, const int64_t* t0,
+                      int num_steps, double* losses) const override;
 
  private:
   const DifferentiableProblem* problem_;

@@ -29,7 +29,7 @@ TEST(DifferentiableUnrolledProblem, ParticlesAreIndependentAndChunkable) {
   testing::TanhRnn rnn(20);
   DifferentiableUnrolledProblem batched(&rnn);
   constexpr int N = 3;
-  auto states = batched.NewStates(N);
+  auto states = *batched.NewStates(N);
   ASSERT_EQ(states->num_particles(), N);
   const std::vector<int> all = {0, 1, 2};
   const std::vector<uint64_t> keys = {0, 0, 0};
@@ -39,7 +39,7 @@ TEST(DifferentiableUnrolledProblem, ParticlesAreIndependentAndChunkable) {
   std::vector<int64_t> t0 = {0, 0, 0};
   std::vector<double> total(N, 0.0), losses(N);
   for (int chunk : {5, 7, 8}) {  // 20 steps in uneven chunks
-    batched.Unroll(states.get(), 0, N, thetas, t0.data(), chunk, losses.data());
+    EXPECT_TRUE(batched.Unroll(states.get(), 0, N, thetas, t0.data(), chunk, losses.data()).ok());
     for (int i = 0; i < N; ++i) {
       total[i] += losses[i];
       t0[i] += chunk;
