@@ -7,7 +7,7 @@
 //   bazel run //estimators:estimator_benchmark
 #include "benchmark/benchmark.h"
 #include "estimators/estimator_factory.h"
-#include "variance_study/linear_quadratic_problem.h"
+#include "estimators/testing/linear_quadratic_problem.h"
 
 namespace es {
 namespace {

@@ -8,7 +8,7 @@
 #include "estimators/estimator_factory.h"
 #include "estimators/meta_trainer.h"
 #include "gtest/gtest.h"
-#include "variance_study/linear_quadratic_problem.h"
+#include "estimators/testing/linear_quadratic_problem.h"
 
 namespace es {
 namespace {

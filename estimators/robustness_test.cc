@@ -12,7 +12,7 @@
 #include "estimators/optimizer.h"
 #include "estimators/telescoping.h"
 #include "gtest/gtest.h"
-#include "variance_study/linear_quadratic_problem.h"
+#include "estimators/testing/linear_quadratic_problem.h"
 
 namespace es {
 namespace {

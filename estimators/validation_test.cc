@@ -7,7 +7,7 @@
 #include "estimators/meta_trainer.h"
 #include "estimators/optimizer.h"
 #include "gtest/gtest.h"
-#include "variance_study/linear_quadratic_problem.h"
+#include "estimators/testing/linear_quadratic_problem.h"
 
 namespace es {
 namespace {

@@ -15,7 +15,7 @@
 #include "experiments/mnist_test_util.h"
 #include "gtest/gtest.h"
 
-namespace es::experiments::testing {
+namespace es::experiments::test {
 namespace {
 
 constexpr char kName[] = "fig19_meta_gradients";
@@ -130,9 +130,9 @@ TEST_F(Fig19Test, SidecarKeepsThePeersContract) {
 }
 
 }  // namespace
-}  // namespace es::experiments::testing
+}  // namespace es::experiments::test
 
 int main(int argc, char** argv) {
-  return es::experiments::testing::MnistFigureTestMain(
+  return es::experiments::test::MnistFigureTestMain(
       argc, argv, 4, "<binary> <golden csv> <golden grads csv> <golden grid csv>");
 }

@@ -22,7 +22,7 @@
 #include "experiments/figure_test_util.h"
 #include "gtest/gtest.h"
 
-namespace es::experiments::testing {
+namespace es::experiments::test {
 namespace {
 
 std::string g_binary, g_golden;
@@ -165,7 +165,7 @@ TEST_F(Fig25DodgeTest, ManyDirectionsComeCloseToRtrl) {
 }
 
 }  // namespace
-}  // namespace es::experiments::testing
+}  // namespace es::experiments::test
 
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
@@ -174,7 +174,7 @@ int main(int argc, char** argv) {
                  argv[0]);
     return 2;
   }
-  es::experiments::testing::g_binary = argv[1];
-  es::experiments::testing::g_golden = argv[2];
+  es::experiments::test::g_binary = argv[1];
+  es::experiments::test::g_golden = argv[2];
   return RUN_ALL_TESTS();
 }

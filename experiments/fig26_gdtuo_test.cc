@@ -15,7 +15,7 @@
 #include "experiments/mnist_test_util.h"
 #include "gtest/gtest.h"
 
-namespace es::experiments::testing {
+namespace es::experiments::test {
 namespace {
 
 constexpr char kName[] = "fig26_gdtuo";
@@ -106,9 +106,9 @@ TEST_F(Fig26Test, SidecarKeepsThePeersContract) {
 }
 
 }  // namespace
-}  // namespace es::experiments::testing
+}  // namespace es::experiments::test
 
 int main(int argc, char** argv) {
-  return es::experiments::testing::MnistFigureTestMain(
+  return es::experiments::test::MnistFigureTestMain(
       argc, argv, 3, "<binary> <golden csv> <golden online csv>");
 }

@@ -13,7 +13,7 @@
 #include "experiments/mnist_test_util.h"
 #include "gtest/gtest.h"
 
-namespace es::experiments::testing {
+namespace es::experiments::test {
 namespace {
 
 constexpr char kName[] = "fig7_mnist_lr_schedule";
@@ -115,9 +115,9 @@ TEST_F(Fig7Test, SidecarKeepsThePeersContract) {
 }
 
 }  // namespace
-}  // namespace es::experiments::testing
+}  // namespace es::experiments::test
 
 int main(int argc, char** argv) {
-  return es::experiments::testing::MnistFigureTestMain(
+  return es::experiments::test::MnistFigureTestMain(
       argc, argv, 3, "<binary> <golden csv> <golden grid csv>");
 }

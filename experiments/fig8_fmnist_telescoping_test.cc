@@ -23,7 +23,7 @@
 #include "experiments/figure_test_util.h"
 #include "gtest/gtest.h"
 
-namespace es::experiments::testing {
+namespace es::experiments::test {
 namespace {
 
 constexpr double kRelTol = kOneDnnRelTol;
@@ -141,7 +141,7 @@ TEST_F(Fig8Test, SidecarKeepsThePeersContract) {
 }
 
 }  // namespace
-}  // namespace es::experiments::testing
+}  // namespace es::experiments::test
 
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
@@ -150,9 +150,9 @@ int main(int argc, char** argv) {
                  argv[0]);
     return 2;
   }
-  es::experiments::testing::g_binary = argv[1];
-  es::experiments::testing::g_golden = argv[2];
-  es::experiments::testing::g_golden_grid = argv[3];
+  es::experiments::test::g_binary = argv[1];
+  es::experiments::test::g_golden = argv[2];
+  es::experiments::test::g_golden_grid = argv[3];
   setenv("OMP_NUM_THREADS", "1", 1);
   return RUN_ALL_TESTS();
 }

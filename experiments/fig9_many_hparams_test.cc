@@ -24,7 +24,7 @@
 #include "experiments/figure_test_util.h"
 #include "gtest/gtest.h"
 
-namespace es::experiments::testing {
+namespace es::experiments::test {
 namespace {
 
 constexpr double kRelTol = kOneDnnRelTol;
@@ -174,7 +174,7 @@ TEST_F(Fig9Test, SidecarKeepsThePeersContract) {
 }
 
 }  // namespace
-}  // namespace es::experiments::testing
+}  // namespace es::experiments::test
 
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
@@ -182,8 +182,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: %s <binary> <golden csv>\n", argv[0]);
     return 2;
   }
-  es::experiments::testing::g_binary = argv[1];
-  es::experiments::testing::g_golden = argv[2];
+  es::experiments::test::g_binary = argv[1];
+  es::experiments::test::g_golden = argv[2];
   setenv("OMP_NUM_THREADS", "1", 1);
   return RUN_ALL_TESTS();
 }

@@ -13,7 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 
-namespace es::experiments::testing {
+namespace es::experiments::test {
 namespace {
 
 std::string ShellQuote(const std::string& s) {
@@ -218,4 +218,4 @@ std::string TestDir(const std::string& name) {
   return p.string();
 }
 
-}  // namespace es::experiments::testing
+}  // namespace es::experiments::test

@@ -28,7 +28,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
-namespace es::experiments::testing {
+namespace es::experiments::test {
 
 inline constexpr double kGoldenRelTol = 0.0;
 inline constexpr double kGoldenAbsTol = 0.0;
@@ -82,6 +82,6 @@ bool JsonHasMethodSummary(const std::string& json, const std::string& method);
 // $TEST_TMPDIR (or /tmp) joined with `name`, created.
 std::string TestDir(const std::string& name);
 
-}  // namespace es::experiments::testing
+}  // namespace es::experiments::test
 
 #endif  // ES_SINGLE_EXPERIMENTS_FIGURE_TEST_UTIL_H_

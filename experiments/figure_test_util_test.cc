@@ -5,7 +5,7 @@
 
 #include "gtest/gtest.h"
 
-namespace es::experiments::testing {
+namespace es::experiments::test {
 namespace {
 
 CsvTable Table(std::vector<std::vector<std::string>> rows) {
@@ -80,4 +80,4 @@ TEST(FigureTestUtilTest, FindsMethodSummariesInJson) {
 }
 
 }  // namespace
-}  // namespace es::experiments::testing
+}  // namespace es::experiments::test

@@ -16,9 +16,9 @@ namespace {
 
 TEST(Landscape, GridLayoutAndValuesMatchEvaluate) {
   Toy2d problem;
-  const std::string path = testing::TestDir("landscape") + "/grid.csv";
+  const std::string path = test::TestDir("landscape") + "/grid.csv";
   ASSERT_TRUE(WriteLandscapeGrid(problem, 5, -8.0, -2.0, path).ok());
-  auto grid = testing::ReadCsv(path);
+  auto grid = test::ReadCsv(path);
   ASSERT_TRUE(grid.ok()) << grid.status();
   EXPECT_EQ(grid->header,
             (std::vector<std::string>{"theta_0", "theta_1", "meta_loss"}));
@@ -41,7 +41,7 @@ TEST(Landscape, GridLayoutAndValuesMatchEvaluate) {
 TEST(Landscape, RejectsBadInput) {
   Toy2d toy;
   InfluenceBalancing never_ending;  // P = 1, never ends
-  const std::string path = testing::TestDir("landscape") + "/bad.csv";
+  const std::string path = test::TestDir("landscape") + "/bad.csv";
   EXPECT_FALSE(WriteLandscapeGrid(never_ending, 5, -1.0, 1.0, path).ok());
   EXPECT_FALSE(WriteLandscapeGrid(toy, 0, -1.0, 1.0, path).ok());
   EXPECT_FALSE(WriteLandscapeGrid(toy, 2001, -1.0, 1.0, path).ok());

@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 
-namespace es::experiments::testing {
+namespace es::experiments::test {
 namespace {
 
 std::vector<std::string>* g_args = new std::vector<std::string>();
@@ -70,4 +70,4 @@ int MnistFigureTestMain(int argc, char** argv, int num_args,
             "the change is meant to alter the numbers)";
 }
 
-}  // namespace es::experiments::testing
+}  // namespace es::experiments::test

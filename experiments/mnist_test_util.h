@@ -25,7 +25,7 @@
 #include "experiments/figure_test_util.h"
 #include "gtest/gtest.h"
 
-namespace es::experiments::testing {
+namespace es::experiments::test {
 
 // Empty if $ES_SINGLE_DATA_DIR/mnist/ has the training images, else why not.
 std::string MnistSkipReason();
@@ -51,6 +51,6 @@ int MnistFigureTestMain(int argc, char** argv, int num_args,
 ::testing::AssertionResult MatchesGolden(const std::string& golden_path,
                                          const std::string& actual_path);
 
-}  // namespace es::experiments::testing
+}  // namespace es::experiments::test
 
 #endif  // ES_SINGLE_EXPERIMENTS_MNIST_TEST_UTIL_H_

@@ -25,7 +25,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "variance_study/closed_form.h"
-#include "variance_study/linear_quadratic_problem.h"
+#include "estimators/testing/linear_quadratic_problem.h"
 #include "variance_study/variance.h"
 
 ABSL_FLAG(std::string, out_dir, "",

@@ -11,7 +11,7 @@
 
 #include "gtest/gtest.h"
 #include "variance_study/closed_form.h"
-#include "variance_study/linear_quadratic_problem.h"
+#include "estimators/testing/linear_quadratic_problem.h"
 #include "variance_study/variance.h"
 
 namespace es {

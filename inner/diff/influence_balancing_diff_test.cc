@@ -34,7 +34,7 @@ TEST(InfluenceBalancingDiff, StepJacobiansMatchCentralDifferences) {
     Eigen::VectorXd s(23);
     for (int i = 0; i < 23; ++i) s[i] = std::sin(0.9 * i + th);
     SCOPED_TRACE(::testing::Message() << "theta = " << th);
-    testing::ExpectStepMatchesFiniteDifferences(problem, s, theta, 5,
+    test::ExpectStepMatchesFiniteDifferences(problem, s, theta, 5,
                                                 LossOfState, 1e-5, 1e-8);
   }
 }

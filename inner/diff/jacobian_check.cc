@@ -5,7 +5,7 @@
 #include <string>
 
 namespace es {
-namespace testing {
+namespace test {
 namespace {
 
 void ExpectClose(const Eigen::MatrixXd& analytic, const Eigen::MatrixXd& fd,
@@ -84,5 +84,5 @@ void ExpectStepMatchesFiniteDifferences(const DifferentiableProblem& problem,
   ExpectClose(d.dloss_dtheta, fd_lt, rtol, where + "dL_t/dtheta");
 }
 
-}  // namespace testing
+}  // namespace test
 }  // namespace es

@@ -20,7 +20,7 @@
 #include "gtest/gtest.h"
 
 namespace es {
-namespace testing {
+namespace test {
 
 using LossOfState = std::function<double(const Eigen::VectorXd& state,
                                          const Eigen::VectorXd& theta)>;
@@ -34,7 +34,7 @@ void ExpectStepMatchesFiniteDifferences(const DifferentiableProblem& problem,
                                         const LossOfState& loss_of_state,
                                         double h, double rtol);
 
-}  // namespace testing
+}  // namespace test
 }  // namespace es
 
 #endif  // ES_SINGLE_INNER_DIFF_JACOBIAN_CHECK_H_

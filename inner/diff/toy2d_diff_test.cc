@@ -64,7 +64,7 @@ TEST(Toy2dDiff, StepJacobiansMatchCentralDifferences) {
         SCOPED_TRACE(::testing::Message()
                      << "theta = (" << th[0] << ", " << th[1] << "), x = ("
                      << p[0] << ", " << p[1] << "), step " << step);
-        testing::ExpectStepMatchesFiniteDifferences(
+        test::ExpectStepMatchesFiniteDifferences(
             problem, state, theta, step, loss_of_state, 1e-6, 1e-6);
       }
     }

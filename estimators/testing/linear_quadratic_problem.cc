@@ -1,4 +1,4 @@
-#include "variance_study/linear_quadratic_problem.h"
+#include "estimators/testing/linear_quadratic_problem.h"
 
 #include <cmath>
 

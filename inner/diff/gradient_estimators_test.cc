@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "estimators/gradient/gradient_estimator_factory.h"
-#include "estimators/gradient/testing_problems.h"
+#include "estimators/testing/gradient_testing_problems.h"
 #include "estimators/gradient/unrolled_adapter.h"
 #include "estimators/meta_trainer.h"
 #include "estimators/optimizer.h"
@@ -60,7 +60,7 @@ TEST_P(EveryEstimator, ShapesAndCounters) {
 }
 
 TEST_P(EveryEstimator, SameSeedSameBits) {
-  testing::TanhRnn problem(20);
+  test::TanhRnn problem(20);
   auto a = Make(&problem), b = Make(&problem);
   ASSERT_TRUE(a && b);
   const Eigen::VectorXd theta = Eigen::VectorXd::LinSpaced(4, -0.5, 0.5);

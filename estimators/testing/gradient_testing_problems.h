@@ -11,15 +11,15 @@
 // with fixed W (S x S, spectral radius < 1) and B (S x P).
 //   F_s = D W,  F_th = D B,  D = diag(1 - s_t^2);
 //   dL/ds_t = s_t - y,  dL/dtheta = lambda theta.
-#ifndef ES_SINGLE_ESTIMATORS_GRADIENT_TESTING_PROBLEMS_H_
-#define ES_SINGLE_ESTIMATORS_GRADIENT_TESTING_PROBLEMS_H_
+#ifndef ES_SINGLE_ESTIMATORS_TESTING_GRADIENT_TESTING_PROBLEMS_H_
+#define ES_SINGLE_ESTIMATORS_TESTING_GRADIENT_TESTING_PROBLEMS_H_
 
 #include <string>
 
 #include "estimators/gradient/differentiable_problem.h"
 
 namespace es {
-namespace testing {
+namespace test {
 
 class TanhRnn : public DifferentiableProblem {
  public:
@@ -54,7 +54,7 @@ Eigen::VectorXd FiniteDifferenceGradient(const DifferentiableProblem& problem,
                                          int64_t length, double h,
                                          uint64_t key = 0);
 
-}  // namespace testing
+}  // namespace test
 }  // namespace es
 
-#endif  // ES_SINGLE_ESTIMATORS_GRADIENT_TESTING_PROBLEMS_H_
+#endif  // ES_SINGLE_ESTIMATORS_TESTING_GRADIENT_TESTING_PROBLEMS_H_

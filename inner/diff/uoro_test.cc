@@ -16,7 +16,7 @@
 
 #include "estimators/gradient/rtrl.h"
 #include "estimators/gradient/tbptt.h"
-#include "estimators/gradient/testing_problems.h"
+#include "estimators/testing/gradient_testing_problems.h"
 #include "gtest/gtest.h"
 #include "inner/diff/influence_balancing_diff.h"
 #include "inner/diff/toy2d_diff.h"
@@ -111,7 +111,7 @@ TEST(Uoro, UnbiasedOnInfluenceBalancingAndTheTestHasPower) {
 }
 
 TEST(Uoro, UnbiasedOnTanhRnnWithDirectThetaLoss) {
-  testing::TanhRnn problem(20);
+  test::TanhRnn problem(20);
   Eigen::VectorXd theta(4);
   theta << 0.3, -0.7, 0.2, 1.1;
   const MonteCarlo mc = UoroOverSeeds(problem, theta, 5, 4);
@@ -119,7 +119,7 @@ TEST(Uoro, UnbiasedOnTanhRnnWithDirectThetaLoss) {
 }
 
 TEST(Uoro, SameSeedSameBitsOtherSeedOtherBits) {
-  testing::TanhRnn problem(20);
+  test::TanhRnn problem(20);
   const Eigen::VectorXd theta = Eigen::VectorXd::Constant(4, 0.2);
   auto run = [&](uint64_t seed) {
     UoroOptions o;
@@ -138,7 +138,7 @@ TEST(Uoro, SameSeedSameBitsOtherSeedOtherBits) {
 }
 
 TEST(Uoro, BadOptionsRejected) {
-  testing::TanhRnn problem(20);
+  test::TanhRnn problem(20);
   UoroOptions o;
   o.epsilon = 0.0;
   auto e = Uoro::Create(&problem, o);

@@ -6,7 +6,7 @@
 #include <cmath>
 #include <vector>
 
-#include "estimators/gradient/testing_problems.h"
+#include "estimators/testing/gradient_testing_problems.h"
 #include "gtest/gtest.h"
 #include "inner/diff/toy2d_diff.h"
 
@@ -26,7 +26,7 @@ TEST(DifferentiableUnrolledProblem, EvaluateMatchesFullUnroll) {
 }
 
 TEST(DifferentiableUnrolledProblem, ParticlesAreIndependentAndChunkable) {
-  testing::TanhRnn rnn(20);
+  test::TanhRnn rnn(20);
   DifferentiableUnrolledProblem batched(&rnn);
   constexpr int N = 3;
   auto states = *batched.NewStates(N);
@@ -47,7 +47,7 @@ TEST(DifferentiableUnrolledProblem, ParticlesAreIndependentAndChunkable) {
   }
   for (int i = 0; i < N; ++i) {
     const Eigen::VectorXd theta = thetas.row(i).transpose();
-    EXPECT_NEAR(total[i], testing::FullUnrollLoss(rnn, theta, 20),
+    EXPECT_NEAR(total[i], test::FullUnrollLoss(rnn, theta, 20),
                 1e-12 * total[i])
         << "particle " << i;
   }

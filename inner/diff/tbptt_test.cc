@@ -8,7 +8,7 @@
 #include <cmath>
 
 #include "estimators/gradient/rtrl.h"
-#include "estimators/gradient/testing_problems.h"
+#include "estimators/testing/gradient_testing_problems.h"
 #include "gtest/gtest.h"
 #include "inner/diff/influence_balancing_diff.h"
 #include "inner/diff/toy2d_diff.h"
@@ -27,7 +27,7 @@ void ExpectNearRelative(const Eigen::VectorXd& got, const Eigen::VectorXd& want,
 
 TEST(Tbptt, FullTruncationEqualsRtrl) {
   Toy2dDiff toy;
-  testing::TanhRnn rnn(20);
+  test::TanhRnn rnn(20);
   const DifferentiableProblem* problems[] = {&toy, &rnn};
   for (const DifferentiableProblem* problem : problems) {
     const int T = static_cast<int>(problem->horizon());

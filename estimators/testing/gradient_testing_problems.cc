@@ -1,9 +1,9 @@
-#include "estimators/gradient/testing_problems.h"
+#include "estimators/testing/gradient_testing_problems.h"
 
 #include <cmath>
 
 namespace es {
-namespace testing {
+namespace test {
 
 TanhRnn::TanhRnn(int64_t horizon) : horizon_(horizon) {
   w_.resize(3, 3);
@@ -68,5 +68,5 @@ Eigen::VectorXd FiniteDifferenceGradient(const DifferentiableProblem& problem,
   return g;
 }
 
-}  // namespace testing
+}  // namespace test
 }  // namespace es

@@ -26,8 +26,8 @@
 //   LinearQuadraticProblem problem({.dim = 10, .horizon = 100,
 //                                   .scenario = GradientScenario::kIid});
 //   Eigen::VectorXd g = problem.MetaGradient(theta);
-#ifndef ES_SINGLE_VARIANCE_STUDY_LINEAR_QUADRATIC_PROBLEM_H_
-#define ES_SINGLE_VARIANCE_STUDY_LINEAR_QUADRATIC_PROBLEM_H_
+#ifndef ES_SINGLE_ESTIMATORS_TESTING_LINEAR_QUADRATIC_PROBLEM_H_
+#define ES_SINGLE_ESTIMATORS_TESTING_LINEAR_QUADRATIC_PROBLEM_H_
 
 #include <string>
 #include <vector>
@@ -93,4 +93,4 @@ class LinearQuadraticProblem : public UnrolledProblem {
 
 }  // namespace es
 
-#endif  // ES_SINGLE_VARIANCE_STUDY_LINEAR_QUADRATIC_PROBLEM_H_
+#endif  // ES_SINGLE_ESTIMATORS_TESTING_LINEAR_QUADRATIC_PROBLEM_H_

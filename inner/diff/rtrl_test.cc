@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "estimators/gradient/testing_problems.h"
+#include "estimators/testing/gradient_testing_problems.h"
 #include "gtest/gtest.h"
 #include "inner/diff/influence_balancing_diff.h"
 #include "inner/diff/toy2d_diff.h"
@@ -48,7 +48,7 @@ TEST(Rtrl, Toy2dFullInnerProblemMatchesFiniteDifferences) {
         Eigen::Vector2d(-2.0, -3.0), Eigen::Vector2d(-1.2, -0.8)}) {
     const Eigen::VectorXd theta = th;
     const Eigen::VectorXd fd =
-        testing::FiniteDifferenceGradient(problem, theta, 100, 1e-6);
+        test::FiniteDifferenceGradient(problem, theta, 100, 1e-6);
     SCOPED_TRACE(::testing::Message() << "theta = " << theta.transpose()
                                       << ", fd = " << fd.transpose());
     // One unroll of K = T, and ten unrolls of K = 10 (J carried across).
@@ -64,7 +64,7 @@ TEST(Rtrl, InfluenceBalancing50StepsMatchesFiniteDifferences) {
     Eigen::VectorXd theta(1);
     theta[0] = th;
     const Eigen::VectorXd fd =
-        testing::FiniteDifferenceGradient(problem, theta, 50, 1e-5);
+        test::FiniteDifferenceGradient(problem, theta, 50, 1e-5);
     SCOPED_TRACE(::testing::Message() << "theta = " << th << ", fd = " << fd);
     ExpectNearRelative(SumOfEstimates(problem, theta, 50, 1), fd, 1e-8);
     ExpectNearRelative(SumOfEstimates(problem, theta, 5, 10), fd, 1e-8);
@@ -72,11 +72,11 @@ TEST(Rtrl, InfluenceBalancing50StepsMatchesFiniteDifferences) {
 }
 
 TEST(Rtrl, TanhRnnWithDirectThetaLossMatchesFiniteDifferences) {
-  testing::TanhRnn problem(20);
+  test::TanhRnn problem(20);
   Eigen::VectorXd theta(4);
   theta << 0.3, -0.7, 0.2, 1.1;
   const Eigen::VectorXd fd =
-      testing::FiniteDifferenceGradient(problem, theta, 20, 1e-6);
+      test::FiniteDifferenceGradient(problem, theta, 20, 1e-6);
   ExpectNearRelative(SumOfEstimates(problem, theta, 4, 5), fd, 1e-8);
 }
 

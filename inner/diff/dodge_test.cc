@@ -14,7 +14,7 @@
 
 #include "estimators/estimator_factory.h"
 #include "estimators/gradient/rtrl.h"
-#include "estimators/gradient/testing_problems.h"
+#include "estimators/testing/gradient_testing_problems.h"
 #include "estimators/gradient/unrolled_adapter.h"
 #include "estimators/philox.h"
 #include "gtest/gtest.h"
@@ -49,7 +49,7 @@ std::vector<Estimate> RunSteps(GradientEstimator* est, const Eigen::VectorXd& th
 TEST(Dodge, OrthonormalBasisRecoversRtrl) {
   Toy2dDiff toy;
   InfluenceBalancingDiff ib;
-  testing::TanhRnn rnn(20);
+  test::TanhRnn rnn(20);
   const DifferentiableProblem* problems[] = {&toy, &ib, &rnn};
   for (const DifferentiableProblem* problem : problems) {
     SCOPED_TRACE(problem->name());
@@ -153,7 +153,7 @@ TEST(Dodge, SameDirectionsAsEsSingleAndSameEstimateForTinySigma) {
 TEST(Dodge, AverageOverManyDirectionsApproachesRtrl) {
   // Unbiasedness over the Gaussian directions: R = 4000 independent seeds,
   // each one direction (D = 1), gradient summed over the inner problem.
-  testing::TanhRnn problem(20);
+  test::TanhRnn problem(20);
   Eigen::VectorXd theta(4);
   theta << 0.3, -0.7, 0.2, 1.1;
   auto rtrl = Rtrl::Create(&problem, RtrlOptions{20});
