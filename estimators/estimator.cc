@@ -6,6 +6,16 @@
 
 namespace es {
 
+absl::Status GradientEstimator::Save(StateWriter*) const {
+  return absl::UnimplementedError(absl::StrCat(
+      "estimator '", name(), "' cannot be checkpointed"));
+}
+
+absl::Status GradientEstimator::Load(StateReader*) {
+  return absl::UnimplementedError(absl::StrCat(
+      "estimator '", name(), "' cannot be restored from a checkpoint"));
+}
+
 absl::Status EsOptions::Validate() const {
   if (num_particles < 2 || num_particles % 2 != 0) {
     return absl::InvalidArgumentError(absl::StrCat(

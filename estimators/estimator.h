@@ -21,6 +21,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "estimators/state_io.h"
 
 namespace es {
 
@@ -67,6 +68,13 @@ class GradientEstimator {
   virtual void RestartInnerProblems() = 0;
   // Total antithetic pairs dropped so far because of non-finite losses.
   virtual int64_t total_dropped_pairs() const = 0;
+
+  // Checkpointing: the estimator's whole state (step counters, episode and
+  // perturbation bookkeeping, accumulators, particle states), so that an
+  // estimator built with the same problem and settings and then Load()ed
+  // continues to the same bits. The defaults say the method cannot.
+  virtual absl::Status Save(StateWriter* out) const;
+  virtual absl::Status Load(StateReader* in);
 };
 
 // Checks theta before it enters an estimator or optimiser.

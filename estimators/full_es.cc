@@ -76,4 +76,19 @@ absl::StatusOr<Estimate> FullEs::Step(const Eigen::VectorXd& theta) {
   return est;
 }
 
+// Every Step starts fresh inner problems, so the state between Steps is the
+// episode counter (the particle states are rebuilt by the next Step).
+absl::Status FullEs::Save(StateWriter* out) const {
+  out->Tag("full_es");
+  out->Pod(episode_);
+  out->Pod(total_dropped_);
+  return absl::OkStatus();
+}
+
+absl::Status FullEs::Load(StateReader* in) {
+  if (auto s = in->Tag("full_es"); !s.ok()) return s;
+  if (auto s = in->Pod(&episode_); !s.ok()) return s;
+  return in->Pod(&total_dropped_);
+}
+
 }  // namespace es

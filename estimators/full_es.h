@@ -27,6 +27,8 @@ class FullEs : public GradientEstimator {
   absl::StatusOr<Estimate> Step(const Eigen::VectorXd& theta) override;
   void RestartInnerProblems() override {}
   int64_t total_dropped_pairs() const override { return total_dropped_; }
+  absl::Status Save(StateWriter* out) const override;
+  absl::Status Load(StateReader* in) override;
 
  private:
   FullEs(const UnrolledProblem* problem, const EsOptions& options,

@@ -277,4 +277,36 @@ absl::StatusOr<Estimate> OnlineEs::Step(const Eigen::VectorXd& theta) {
   return est;
 }
 
+absl::Status OnlineEs::Save(StateWriter* out) const {
+  out->Tag("online_es");
+  out->Tag(rule_.name);
+  out->Vector(t_);
+  out->Vector(episode_);
+  out->Vector(unroll_);
+  out->Vector(needs_reset_);
+  out->Vector(cached_episode_);
+  out->Matrix(xi_);
+  out->Matrix(weights_);
+  out->Pod(initialized_);
+  out->Pod(total_dropped_);
+  return states_->Save(out);
+}
+
+absl::Status OnlineEs::Load(StateReader* in) {
+  for (const std::string& tag : {std::string("online_es"), rule_.name}) {
+    if (auto s = in->Tag(tag); !s.ok()) return s;
+  }
+  const int64_t n = options_.num_particles;
+  if (auto s = in->Vector(&t_, n); !s.ok()) return s;
+  if (auto s = in->Vector(&episode_, num_pairs_); !s.ok()) return s;
+  if (auto s = in->Vector(&unroll_, num_pairs_); !s.ok()) return s;
+  if (auto s = in->Vector(&needs_reset_, num_pairs_); !s.ok()) return s;
+  if (auto s = in->Vector(&cached_episode_, num_pairs_); !s.ok()) return s;
+  if (auto s = in->Matrix(&xi_); !s.ok()) return s;
+  if (auto s = in->Matrix(&weights_); !s.ok()) return s;
+  if (auto s = in->Pod(&initialized_); !s.ok()) return s;
+  if (auto s = in->Pod(&total_dropped_); !s.ok()) return s;
+  return states_->Load(in);
+}
+
 }  // namespace es

@@ -99,6 +99,8 @@ class OnlineEs : public GradientEstimator {
   absl::StatusOr<Estimate> Step(const Eigen::VectorXd& theta) override;
   void RestartInnerProblems() override;
   int64_t total_dropped_pairs() const override { return total_dropped_; }
+  absl::Status Save(StateWriter* out) const override;
+  absl::Status Load(StateReader* in) override;
 
   // Step counter of particle i (for tests and breakstep inspection).
   int64_t step_of(int particle) const { return t_[particle]; }

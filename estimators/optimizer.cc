@@ -30,6 +30,15 @@ class Sgd : public OuterOptimizer {
     *theta -= o_.learning_rate * v_;
     return absl::OkStatus();
   }
+  absl::Status Save(StateWriter* out) const override {
+    out->Tag("sgd");
+    out->Matrix(v_);
+    return absl::OkStatus();
+  }
+  absl::Status Load(StateReader* in) override {
+    if (auto s = in->Tag("sgd"); !s.ok()) return s;
+    return in->Matrix(&v_);
+  }
 
  private:
   OptimizerOptions o_;
@@ -52,6 +61,19 @@ class Adam : public OuterOptimizer {
                      (std::sqrt(v_[i] / c2) + o_.epsilon);
     }
     return absl::OkStatus();
+  }
+  absl::Status Save(StateWriter* out) const override {
+    out->Tag("adam");
+    out->Matrix(m_);
+    out->Matrix(v_);
+    out->Pod(k_);
+    return absl::OkStatus();
+  }
+  absl::Status Load(StateReader* in) override {
+    if (auto s = in->Tag("adam"); !s.ok()) return s;
+    if (auto s = in->Matrix(&m_); !s.ok()) return s;
+    if (auto s = in->Matrix(&v_); !s.ok()) return s;
+    return in->Pod(&k_);
   }
 
  private:

@@ -21,6 +21,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "estimators/state_io.h"
 
 namespace es {
 
@@ -42,6 +43,10 @@ class OuterOptimizer {
   // gradient has the wrong size or a non-finite entry.
   virtual absl::Status Update(const Eigen::VectorXd& gradient,
                               Eigen::VectorXd* theta) = 0;
+  // Checkpointing: the optimiser's state (momentum, Adam's moments and step
+  // count), restored exactly.
+  virtual absl::Status Save(StateWriter* out) const = 0;
+  virtual absl::Status Load(StateReader* in) = 0;
 };
 
 absl::StatusOr<std::unique_ptr<OuterOptimizer>> MakeOptimizer(

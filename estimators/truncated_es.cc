@@ -97,4 +97,26 @@ absl::StatusOr<Estimate> TruncatedEs::Step(const Eigen::VectorXd& theta) {
   return est;
 }
 
+absl::Status TruncatedEs::Save(StateWriter* out) const {
+  out->Tag("tes");
+  out->Vector(t_);
+  out->Pod(episode_);
+  out->Pod(unroll_);
+  out->Pod(needs_reset_);
+  out->Pod(total_dropped_);
+  return states_->Save(out);
+}
+
+absl::Status TruncatedEs::Load(StateReader* in) {
+  if (auto s = in->Tag("tes"); !s.ok()) return s;
+  if (auto s = in->Vector(&t_, static_cast<int64_t>(t_.size())); !s.ok()) {
+    return s;
+  }
+  if (auto s = in->Pod(&episode_); !s.ok()) return s;
+  if (auto s = in->Pod(&unroll_); !s.ok()) return s;
+  if (auto s = in->Pod(&needs_reset_); !s.ok()) return s;
+  if (auto s = in->Pod(&total_dropped_); !s.ok()) return s;
+  return states_->Load(in);
+}
+
 }  // namespace es

@@ -36,6 +36,8 @@ class TruncatedEs : public GradientEstimator {
   absl::StatusOr<Estimate> Step(const Eigen::VectorXd& theta) override;
   void RestartInnerProblems() override { needs_reset_ = true; }
   int64_t total_dropped_pairs() const override { return total_dropped_; }
+  absl::Status Save(StateWriter* out) const override;
+  absl::Status Load(StateReader* in) override;
 
  private:
   TruncatedEs(const UnrolledProblem* problem, const EsOptions& options,

@@ -208,23 +208,22 @@ absl::Status Run() {
       mo.eval_key = eval_key;
       mo.label = absl::StrCat(method, " N=", n, " seed=", seed);
       mo.progress = absl::GetFlag(FLAGS_progress);
-      absl::Status io;
       auto on_step = [&](int64_t it, const Estimate& e,
-                         const Eigen::VectorXd& theta) {
-        if (!io.ok()) return;
+                         const Eigen::VectorXd& theta) -> absl::Status {
         const std::string t = absl::StrCat(((it - 1) * k) % T);
-        io = (*grads)->WriteRow({method, absl::StrCat(seed), absl::StrCat(it), t,
-                                 FormatDouble(e.gradient[0])});
-        if (io.ok()) {
-          io = (*lrs)->WriteRow({method, absl::StrCat(seed), absl::StrCat(it), t,
+        if (auto io = (*grads)->WriteRow({method, absl::StrCat(seed),
+                                          absl::StrCat(it), t,
+                                          FormatDouble(e.gradient[0])});
+            !io.ok()) {
+          return io;
+        }
+        return (*lrs)->WriteRow({method, absl::StrCat(seed), absl::StrCat(it), t,
                                  FormatDouble(theta[0]),
                                  FormatDouble(std::exp(theta[0]))});
-        }
       };
       auto r = RunMetaTraining(**problem, est->get(), opt->get(), theta0, mo,
                                on_step);
       if (!r.ok()) return r.status();
-      if (!io.ok()) return io;
       if (auto s = WriteTrace(csv->get(), method, n, seed, r->trace); !s.ok()) {
         return s;
       }
@@ -236,7 +235,7 @@ absl::Status Run() {
       sum.seconds_per_estimate = r->seconds_per_step;
       sum.wall_seconds = r->wall_seconds;
       sum.final_meta_loss = r->trace.back().meta_loss;
-      sum.final_theta = {r->final_theta[0]};
+      sum.final_theta = std::vector<double>{r->final_theta[0]};
       sum.particle_steps = r->particle_steps;
       sum.dropped_pairs = r->dropped_pairs;
       runs.push_back(sum);

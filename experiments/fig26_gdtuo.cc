@@ -150,24 +150,23 @@ absl::StatusOr<RunSummary> RunHypergradient(const std::string& method,
   mo.progress = x.progress;
   double window_sum = 0.0;
   int64_t window_count = 0;
-  absl::Status write_status;
-  auto on_step = [&](int64_t it, const Estimate& e, const Eigen::VectorXd&) {
+  auto on_step = [&](int64_t it, const Estimate& e,
+                     const Eigen::VectorXd&) -> absl::Status {
     window_sum += e.mean_loss;
     ++window_count;
     const bool row = (mo.eval_every > 0 && it % mo.eval_every == 0) ||
                      it == mo.iterations;
-    if (row && write_status.ok()) {
-      write_status = online_csv->WriteRow(
-          {method, absl::StrCat(seed), FormatDouble(static_cast<double>(it) / k),
-           FormatDouble(window_sum / window_count)});
-      window_sum = 0.0;
-      window_count = 0;
-    }
+    if (!row) return absl::OkStatus();
+    absl::Status s = online_csv->WriteRow(
+        {method, absl::StrCat(seed), FormatDouble(static_cast<double>(it) / k),
+         FormatDouble(window_sum / window_count)});
+    window_sum = 0.0;
+    window_count = 0;
+    return s;
   };
   auto r = RunMetaTraining(*c.problem, est->get(), opt->get(), x.theta0, mo,
                            on_step);
   if (!r.ok()) return r.status();
-  if (!write_status.ok()) return write_status;
   for (TracePoint& p : r->trace) p.iteration /= k;
   if (auto s = WriteTrace(c.csv, method, 0, seed, r->trace); !s.ok()) return s;
   RunSummary sum;

@@ -78,6 +78,14 @@ class Dodge : public TrajectoryEstimator {
   void BeginUnroll() override { directional_.setZero(); }
   void ObserveStep(const StepDerivatives& d, int64_t step) override;
   void FinishUnroll(Eigen::VectorXd* gradient) override;
+  void SaveCarry(StateWriter* out) const override {
+    out->Matrix(directions_);
+    out->Matrix(carry_);
+  }
+  absl::Status LoadCarry(StateReader* in) override {
+    if (auto s = in->Matrix(&directions_); !s.ok()) return s;
+    return in->Matrix(&carry_);
+  }
 
   DodgeOptions options_;
   Eigen::MatrixXd directions_;  // U, P x D

@@ -50,6 +50,10 @@ class Rtrl : public TrajectoryEstimator {
   void BeginUnroll() override;
   void ObserveStep(const StepDerivatives& d, int64_t step) override;
   void FinishUnroll(Eigen::VectorXd* gradient) override;
+  void SaveCarry(StateWriter* out) const override { out->Matrix(jacobian_); }
+  absl::Status LoadCarry(StateReader* in) override {
+    return in->Matrix(&jacobian_);
+  }
 
   Eigen::MatrixXd jacobian_, scratch_;  // S x P
   Eigen::VectorXd gradient_;            // P

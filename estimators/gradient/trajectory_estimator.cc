@@ -95,4 +95,30 @@ absl::StatusOr<Estimate> TrajectoryEstimator::Step(
   return est;
 }
 
+absl::Status TrajectoryEstimator::Save(StateWriter* out) const {
+  out->Tag("trajectory");
+  out->Tag(name());
+  out->Matrix(state_);
+  out->Pod(t_);
+  out->Pod(episode_);
+  out->Pod(episode_key_);
+  out->Pod(needs_reset_);
+  out->Pod(total_dropped_);
+  SaveCarry(out);
+  return absl::OkStatus();
+}
+
+absl::Status TrajectoryEstimator::Load(StateReader* in) {
+  if (auto s = in->Tag("trajectory"); !s.ok()) return s;
+  if (auto s = in->Tag(name()); !s.ok()) return s;
+  state_.resize(state_dim_);
+  if (auto s = in->Matrix(&state_); !s.ok()) return s;
+  if (auto s = in->Pod(&t_); !s.ok()) return s;
+  if (auto s = in->Pod(&episode_); !s.ok()) return s;
+  if (auto s = in->Pod(&episode_key_); !s.ok()) return s;
+  if (auto s = in->Pod(&needs_reset_); !s.ok()) return s;
+  if (auto s = in->Pod(&total_dropped_); !s.ok()) return s;
+  return LoadCarry(in);
+}
+
 }  // namespace es

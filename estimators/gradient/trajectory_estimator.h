@@ -49,6 +49,9 @@ class TrajectoryEstimator : public GradientEstimator {
   absl::StatusOr<Estimate> Step(const Eigen::VectorXd& theta) final;
   void RestartInnerProblems() override { needs_reset_ = true; }
   int64_t total_dropped_pairs() const override { return total_dropped_; }
+  // The trajectory (state, step, episode) and the subclass's carry.
+  absl::Status Save(StateWriter* out) const final;
+  absl::Status Load(StateReader* in) final;
 
   // Inspection (tests, logging).
   int64_t step_counter() const { return t_; }
@@ -72,6 +75,13 @@ class TrajectoryEstimator : public GradientEstimator {
   virtual void ObserveStep(const StepDerivatives& d, int64_t step) = 0;
   // Writes the unroll's gradient estimate (size P).
   virtual void FinishUnroll(Eigen::VectorXd* gradient) = 0;
+  // Checkpointing of what survives between Steps (the carry: J, its
+  // rank-one approximation, random-draw counters); nothing by default.
+  virtual void SaveCarry(StateWriter* out) const { (void)out; }
+  virtual absl::Status LoadCarry(StateReader* in) {
+    (void)in;
+    return absl::OkStatus();
+  }
 
   const DifferentiableProblem* problem() const { return problem_; }
   int state_dim() const { return state_dim_; }

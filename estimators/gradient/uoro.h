@@ -65,6 +65,16 @@ class Uoro : public TrajectoryEstimator {
   void BeginUnroll() override { gradient_.setZero(); }
   void ObserveStep(const StepDerivatives& d, int64_t step) override;
   void FinishUnroll(Eigen::VectorXd* gradient) override { *gradient = gradient_; }
+  void SaveCarry(StateWriter* out) const override {
+    out->Matrix(s_tilde_);
+    out->Matrix(theta_tilde_);
+    out->Pod(draws_);
+  }
+  absl::Status LoadCarry(StateReader* in) override {
+    if (auto s = in->Matrix(&s_tilde_); !s.ok()) return s;
+    if (auto s = in->Matrix(&theta_tilde_); !s.ok()) return s;
+    return in->Pod(&draws_);
+  }
 
   double epsilon_;
   uint64_t draws_ = 0;  // steps taken over the estimator's life
