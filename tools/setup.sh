@@ -17,6 +17,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev
   libbenchmark-dev       # Google Benchmark 1.7
   zlib1g-dev             # gzip IDX files
+  libmujoco-dev          # MuJoCo 2.2.2 C API (Swimmer, Fig. 22)
   dataset-fashion-mnist  # FashionMNIST in IDX format (/usr/share/datasets)
   python3-matplotlib python3-numpy  # plotting scripts (run with /usr/bin/python3)
   git
