@@ -207,6 +207,7 @@ void SwimmerProblem::UnrollChunk(ParticleStates* states, int begin, int end,
   SwimmerStates* s = Cast(states);
   const double nan = std::numeric_limits<double>::quiet_NaN();
   const double w_ctrl = options_.ctrl_cost_weight;
+  const bool raw_cost = options_.ctrl_cost_on_raw_action;
   for (int i = begin; i < end; ++i) {
     mjData* d = s->data[i].get();
     const double* w = thetas.row(i).data();  // row-major: W(a, j) = w[8a + j]
@@ -214,11 +215,12 @@ void SwimmerProblem::UnrollChunk(ParticleStates* states, int begin, int end,
     for (int k = 0; k < num_steps; ++k) {
       double obs[kObsDim];
       ObservationOf(d, obs);
-      double action[kActDim];
+      double action[kActDim], raw[kActDim];
       bool bad = false;
       for (int a = 0; a < kActDim; ++a) {
         double v = 0.0;
         for (int j = 0; j < kObsDim; ++j) v += w[a * kObsDim + j] * obs[j];
+        raw[a] = v;
         if (std::isnan(v)) {
           bad = true;
           v = 0.0;  // never hand MuJoCo a NaN control
@@ -229,8 +231,9 @@ void SwimmerProblem::UnrollChunk(ParticleStates* states, int begin, int end,
       const double x_before = d->qpos[0];
       for (int f = 0; f < options_.frame_skip; ++f) mj_step(model_, d);
       const double x_after = d->qpos[0];
+      const double* charged = raw_cost ? raw : action;
       const double ctrl_cost =
-          w_ctrl * (action[0] * action[0] + action[1] * action[1]);
+          w_ctrl * (charged[0] * charged[0] + charged[1] * charged[1]);
       const double reward = (x_after - x_before) / dt_ - ctrl_cost;
       total += (bad || Unstable(d)) ? nan : -reward;
     }

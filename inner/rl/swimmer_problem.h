@@ -18,7 +18,8 @@
 // PES runs did not pass --normalize_state). The clip is ours: Gym hands the
 // raw W o to MuJoCo, which clamps the control to the actuators' ctrlrange
 // [-1, 1] for the dynamics, but charges the control cost on the raw value;
-// here the cost is charged on the clipped action (the dynamics are the same).
+// here the cost is charged on the clipped action (the dynamics are the same;
+// SwimmerOptions::ctrl_cost_on_raw_action restores Gym's cost).
 // docs/rl_uci_notes.md lists every setting with its source.
 //
 // Randomness: the reset noise is Philox (estimators/philox.h) keyed by the
@@ -65,6 +66,10 @@ struct SwimmerOptions {
   int frame_skip = 4;               // mj_steps per environment step
   double ctrl_cost_weight = 1e-4;   // Gym Swimmer ctrl_cost_weight
   double reset_noise_scale = 0.1;   // Gym Swimmer reset_noise_scale
+  // false: the control cost is charged on the clipped action a_t (the
+  // default here). true: on the raw W o_t, as Gym does (MuJoCo clamps the
+  // control for the dynamics either way, so only the cost differs).
+  bool ctrl_cost_on_raw_action = false;
 
   absl::Status Validate() const;
 };

@@ -212,6 +212,37 @@ TEST(SwimmerProblemTest, OneStepRewardByHand) {
   mj_deleteData(ref);
 }
 
+// Gym's variant: the cost on the raw W o; the dynamics are the clipped ones.
+TEST(SwimmerProblemTest, ControlCostOnTheRawActionAsGym) {
+  SWIMMER_OR_SKIP(clipped, {});
+  SWIMMER_OR_SKIP(gym, {.ctrl_cost_on_raw_action = true});
+  const RowMatrixXd theta = Policies(1);
+  auto a = clipped->NewStates(1);
+  auto b = gym->NewStates(1);
+  ResetAll(*clipped, a.get(), {3});
+  ResetAll(*gym, b.get(), {3});
+  double o[8];
+  gym->Observation(*b, 0, o);
+  double raw_sq = 0.0, clip_sq = 0.0;
+  for (int r = 0; r < 2; ++r) {
+    double v = 0.0;
+    for (int j = 0; j < 8; ++j) v += theta(0, 8 * r + j) * o[j];
+    raw_sq += v * v;
+    const double c = std::min(1.0, std::max(-1.0, v));
+    clip_sq += c * c;
+  }
+  ASSERT_GT(raw_sq, clip_sq);  // the policy saturates
+  const double x0 = gym->ParticleData(*b, 0)->qpos[0];
+  const int64_t t0 = 0;
+  double la, lb;
+  clipped->Unroll(a.get(), 0, 1, theta, &t0, 1, &la);
+  gym->Unroll(b.get(), 0, 1, theta, &t0, 1, &lb);
+  EXPECT_EQ(StateOf(*clipped, *a, 0), StateOf(*gym, *b, 0));
+  const double dx = (gym->ParticleData(*b, 0)->qpos[0] - x0) / gym->dt();
+  EXPECT_EQ(la, -(dx - 1e-4 * clip_sq));
+  EXPECT_EQ(lb, -(dx - 1e-4 * raw_sq));
+}
+
 TEST(SwimmerProblemTest, SubRangeLeavesOthersAloneAndMatchesUnrollingAlone) {
   SWIMMER_OR_SKIP(p, {});
   const int n = 5;
