@@ -89,7 +89,8 @@ class YachtL2Problem : public UnrolledProblem {
   void Unroll(ParticleStates* states, int begin, int end,
               const RowMatrixXd& thetas, const int64_t* t0, int num_steps,
               double* losses) const override;
-  // The validation loss of the current weights.
+  // The validation loss of the current weights, in the Gram form of Unroll
+  // (the same bits as the loss of the step that reached them).
   absl::Status MeasureLoss(ParticleStates* states, int begin, int end,
                            const RowMatrixXd& thetas,
                            double* losses) const override;

@@ -182,6 +182,7 @@ TEST(YachtL2ProblemTest, OneStepByHand) {
     double measured[2];
     ASSERT_TRUE(p->MeasureLoss(s.get(), 0, 2, thetas, measured).ok());
     EXPECT_NEAR(measured[i], ref, 1e-12 * ref);
+    EXPECT_EQ(measured[i], losses[i]);  // same Gram-form operations
   }
 }
 
@@ -269,6 +270,11 @@ TEST(YachtL2ProblemTest, SameKeySameBitsAndTwoThreadsSameBits) {
   t2.join();
   EXPECT_EQ(la, lb);
   for (int i = 0; i < n; ++i) EXPECT_EQ(p->GetWeights(*a, i), p->GetWeights(*b, i));
+  // MeasureLoss repeats the vectorised Gram-form loss bit for bit.
+  p->Unroll(a.get(), 0, n, thetas, t0.data(), 1, la.data());
+  std::vector<double> measured(n);
+  ASSERT_TRUE(p->MeasureLoss(a.get(), 0, n, thetas, measured.data()).ok());
+  EXPECT_EQ(measured, la);
   // CopyParticle copies weights (and key).
   a->CopyParticle(3, 0);
   EXPECT_EQ(p->GetWeights(*a, 0), p->GetWeights(*a, 3));
