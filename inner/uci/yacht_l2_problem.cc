@@ -35,6 +35,35 @@ class YachtStates : public ParticleStates {
     keys[to] = keys[from];
   }
 
+  // Checkpoint: keys and weights; grad, lambda and step_loss are scratch.
+  absl::Status Save(StateWriter* out) const override {
+    out->Tag("yacht_l2");
+    out->Pod(static_cast<int32_t>(dim_));
+    out->Vector(keys);
+    out->Vector(w);
+    return absl::OkStatus();
+  }
+  // All or nothing: the states change only when everything was read.
+  absl::Status Load(StateReader* in) override {
+    if (auto s = in->Tag("yacht_l2"); !s.ok()) return s;
+    int32_t dim = 0;
+    if (auto s = in->Pod(&dim); !s.ok()) return s;
+    if (dim != dim_) {
+      return absl::DataLossError(absl::StrCat(
+          "yacht_l2 checkpoint has ", dim, " features, these states have ",
+          dim_));
+    }
+    std::vector<uint64_t> new_keys;
+    std::vector<double> new_w;
+    if (auto s = in->Vector(&new_keys, capacity_); !s.ok()) return s;
+    if (auto s = in->Vector(&new_w, static_cast<int64_t>(w.size())); !s.ok()) {
+      return s;
+    }
+    keys.swap(new_keys);
+    w.swap(new_w);
+    return absl::OkStatus();
+  }
+
   double* row(int d) { return w.data() + static_cast<size_t>(d) * capacity_; }
   double* grad_row(int d) {
     return grad.data() + static_cast<size_t>(d) * capacity_;
@@ -104,15 +133,16 @@ YachtL2Problem::YachtL2Problem(RegressionSplit data,
   lambda_max_ = eig.eigenvalues().maxCoeff();
 }
 
-std::unique_ptr<ParticleStates> YachtL2Problem::NewStates(
+absl::StatusOr<std::unique_ptr<ParticleStates>> YachtL2Problem::NewStates(
     int num_particles) const {
-  ES_CHECK_MSG(num_particles >= 1, "NewStates needs at least one particle");
-  auto states = std::make_unique<YachtStates>(num_particles, num_features());
-  std::vector<int> all(num_particles);
-  for (int i = 0; i < num_particles; ++i) all[i] = i;
-  std::vector<uint64_t> keys(num_particles, 0);
-  Reset(states.get(), all, keys);
-  return states;
+  return MakeParticleStates(name(), num_particles, [&] {
+    auto states = std::make_unique<YachtStates>(num_particles, num_features());
+    std::vector<int> all(num_particles);
+    for (int i = 0; i < num_particles; ++i) all[i] = i;
+    std::vector<uint64_t> keys(num_particles, 0);
+    Reset(states.get(), all, keys);
+    return states;
+  });
 }
 
 void YachtL2Problem::Reset(ParticleStates* states,
@@ -133,13 +163,16 @@ void YachtL2Problem::Reset(ParticleStates* states,
   }
 }
 
-void YachtL2Problem::Unroll(ParticleStates* states, int begin, int end,
-                            const RowMatrixXd& thetas, const int64_t*,
-                            int num_steps, double* losses) const {
+absl::Status YachtL2Problem::Unroll(ParticleStates* states, int begin,
+                                    int end, const RowMatrixXd& thetas,
+                                    const int64_t*, int num_steps,
+                                    double* losses) const {
   YachtStates* s = Cast(states);
-  ES_CHECK(begin >= 0 && begin <= end && end <= s->num_particles());
-  ES_CHECK(thetas.rows() >= end && thetas.cols() == 1);
-  ES_CHECK(num_steps >= 0);
+  if (absl::Status st =
+          ValidateUnrollArgs(*this, *s, begin, end, thetas, num_steps);
+      !st.ok()) {
+    return st;
+  }
   const int d = num_features();
   const double lr = options_.learning_rate;
   const double half_s = 0.5 * data_.yty_val;
@@ -183,13 +216,18 @@ void YachtL2Problem::Unroll(ParticleStates* states, int begin, int end,
     }
     for (int i = begin; i < end; ++i) losses[i] += step[i];
   }
+  return absl::OkStatus();
 }
 
 absl::Status YachtL2Problem::MeasureLoss(ParticleStates* states, int begin,
                                          int end, const RowMatrixXd&,
                                          double* losses) const {
   YachtStates* s = Cast(states);
-  ES_CHECK(begin >= 0 && begin <= end && end <= s->num_particles());
+  if (begin < 0 || begin > end || end > s->num_particles()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "yacht_l2 MeasureLoss: particle range [", begin, ", ", end,
+        ") is not within the ", s->num_particles(), " particles"));
+  }
   const int d = num_features();
   const int cap = s->num_particles();
   for (int i = begin; i < end; ++i) {

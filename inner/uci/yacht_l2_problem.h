@@ -40,11 +40,16 @@
 // Thread safety: Unroll/Reset on disjoint particle ranges may run
 // concurrently (scratch is per particle); the problem object is immutable.
 //
+// Checkpoints: ParticleStates::Save writes each particle's episode key and
+// weights (the whole state: the dynamics do not depend on t); the gradient
+// and loss buffers are scratch. A loaded state continues bit for bit.
+//
 // Usage:
 //   auto table = LoadYachtHydrodynamics(data_dir);
 //   auto problem = YachtL2Problem::Create(*table);      // PES settings
-//   auto states = (*problem)->NewStates(4);
-//   (*problem)->Unroll(states.get(), 0, 4, thetas, t0, /*num_steps=*/1, losses);
+//   auto states = (*problem)->NewStates(4);            // StatusOr
+//   absl::Status s = (*problem)->Unroll(states->get(), 0, 4, thetas, t0,
+//                                       /*num_steps=*/1, losses);
 //   auto grid = GridSearchLogL2(**problem, -8, 8, 1601);  // grid->best_theta
 #ifndef ES_SINGLE_INNER_UCI_YACHT_L2_PROBLEM_H_
 #define ES_SINGLE_INNER_UCI_YACHT_L2_PROBLEM_H_
@@ -80,15 +85,18 @@ class YachtL2Problem : public UnrolledProblem {
   int theta_dim() const override { return 1; }
   int64_t horizon() const override { return kNeverEnding; }
 
-  std::unique_ptr<ParticleStates> NewStates(int num_particles) const override;
+  // ResourceExhausted when the states do not fit in memory.
+  absl::StatusOr<std::unique_ptr<ParticleStates>> NewStates(
+      int num_particles) const override;
   // w = N(0, I) from Philox (episode key, Stream::kInit); t does not matter
   // (the problem never ends).
   void Reset(ParticleStates* states, absl::Span<const int> particles,
              absl::Span<const uint64_t> episode_keys) const override;
-  // t0 is ignored (the dynamics do not depend on t).
-  void Unroll(ParticleStates* states, int begin, int end,
-              const RowMatrixXd& thetas, const int64_t* t0, int num_steps,
-              double* losses) const override;
+  // t0 is ignored (the dynamics do not depend on t). InvalidArgument for a
+  // bad range or theta shape (ValidateUnrollArgs).
+  absl::Status Unroll(ParticleStates* states, int begin, int end,
+                      const RowMatrixXd& thetas, const int64_t* t0,
+                      int num_steps, double* losses) const override;
   // The validation loss of the current weights, in the Gram form of Unroll
   // (the same bits as the loss of the step that reached them).
   absl::Status MeasureLoss(ParticleStates* states, int begin, int end,

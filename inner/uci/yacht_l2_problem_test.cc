@@ -17,8 +17,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "gmock/gmock.h"
 #include "estimators/estimator_factory.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "inner/data/uci_reader.h"
 #include "inner/uci/yacht_data.h"
@@ -54,9 +54,10 @@ std::unique_ptr<YachtL2Problem> SyntheticProblem() {
 std::unique_ptr<YachtL2Problem> RealProblemOrSkip(std::string* why) {
   const char* dir = std::getenv("ES_SINGLE_DATA_DIR");
   if (dir == nullptr || *dir == '\0') {
-    *why = "ES_SINGLE_DATA_DIR is unset; export ES_SINGLE_DATA_DIR=<folder "
-           "holding yacht/yacht_hydrodynamics.data> (bazel passes it with "
-           "--test_env) to run the real-data checks";
+    *why =
+        "ES_SINGLE_DATA_DIR is unset; export ES_SINGLE_DATA_DIR=<folder "
+        "holding yacht/yacht_hydrodynamics.data> (bazel passes it with "
+        "--test_env) to run the real-data checks";
     return nullptr;
   }
   auto table = LoadYachtHydrodynamics(dir);
@@ -81,6 +82,13 @@ RowMatrixXd Thetas(const std::vector<double>& v) {
   RowMatrixXd t(static_cast<Eigen::Index>(v.size()), 1);
   for (size_t i = 0; i < v.size(); ++i) t(i, 0) = v[i];
   return t;
+}
+
+// NewStates, which must succeed for these small batches.
+std::unique_ptr<ParticleStates> NewStates(const YachtL2Problem& p, int n) {
+  auto s = p.NewStates(n);
+  EXPECT_TRUE(s.ok()) << s.status();
+  return s.ok() ? *std::move(s) : nullptr;
 }
 
 void ResetAll(const YachtL2Problem& p, ParticleStates* s,
@@ -146,9 +154,12 @@ TEST(YachtDataTest, SplitAndStandardisation) {
   for (int r = 0; r < constant.rows; ++r) constant.values[r * 5 + 2] = 3.0;
   auto bad = PrepareRegressionSplit(constant);
   EXPECT_THAT(bad.status().message(), HasSubstr("column 3"));
-  EXPECT_FALSE(PrepareRegressionSplit(SyntheticTable(), {.train_fraction = 1.0}).ok());
-  EXPECT_FALSE(PrepareRegressionSplit(SyntheticTable(), {.train_fraction = 0.01}).ok());
-  EXPECT_FALSE(YachtL2Problem::Create(SyntheticTable(), {.learning_rate = -1}).ok());
+  EXPECT_FALSE(
+      PrepareRegressionSplit(SyntheticTable(), {.train_fraction = 1.0}).ok());
+  EXPECT_FALSE(
+      PrepareRegressionSplit(SyntheticTable(), {.train_fraction = 0.01}).ok());
+  EXPECT_FALSE(
+      YachtL2Problem::Create(SyntheticTable(), {.learning_rate = -1}).ok());
 }
 
 TEST(YachtL2ProblemTest, Shapes) {
@@ -157,20 +168,21 @@ TEST(YachtL2ProblemTest, Shapes) {
   EXPECT_EQ(p->theta_dim(), 1);
   EXPECT_EQ(p->horizon(), kNeverEnding);
   EXPECT_EQ(p->num_features(), 4);
-  auto s = p->NewStates(3);
+  auto s = NewStates(*p, 3);
   EXPECT_EQ(s->num_particles(), 3);
   EXPECT_EQ(p->GetWeights(*s, 2).size(), 4);
 }
 
 TEST(YachtL2ProblemTest, OneStepByHand) {
   auto p = SyntheticProblem();
-  auto s = p->NewStates(2);
+  auto s = NewStates(*p, 2);
   ResetAll(*p, s.get(), {7, 8});
   const RowMatrixXd thetas = Thetas({-1.0, 2.5});
   const int64_t t0[2] = {0, 0};
-  std::vector<Eigen::VectorXd> w0 = {p->GetWeights(*s, 0), p->GetWeights(*s, 1)};
+  std::vector<Eigen::VectorXd> w0 = {p->GetWeights(*s, 0),
+                                     p->GetWeights(*s, 1)};
   double losses[2];
-  p->Unroll(s.get(), 0, 2, thetas, t0, 1, losses);
+  ASSERT_TRUE(p->Unroll(s.get(), 0, 2, thetas, t0, 1, losses).ok());
   for (int i = 0; i < 2; ++i) {
     const Eigen::VectorXd w1 = ReferenceStep(*p, w0[i], thetas(i, 0));
     const Eigen::VectorXd got = p->GetWeights(*s, i);
@@ -188,7 +200,7 @@ TEST(YachtL2ProblemTest, OneStepByHand) {
 
 TEST(YachtL2ProblemTest, SeveralStepsSumPerStepValidationLosses) {
   auto p = SyntheticProblem();
-  auto s = p->NewStates(1);
+  auto s = NewStates(*p, 1);
   const RowMatrixXd theta = Thetas({0.3});
   const int64_t t0 = 0;
   Eigen::VectorXd w = p->GetWeights(*s, 0);
@@ -198,7 +210,7 @@ TEST(YachtL2ProblemTest, SeveralStepsSumPerStepValidationLosses) {
     expected += p->ValidationLoss(w);
   }
   double loss;
-  p->Unroll(s.get(), 0, 1, theta, &t0, 5, &loss);
+  ASSERT_TRUE(p->Unroll(s.get(), 0, 1, theta, &t0, 5, &loss).ok());
   EXPECT_NEAR(loss, expected, 1e-12 * expected);
   // Evaluate = a fresh particle unrolled for `length` steps.
   auto eval = p->Evaluate(Eigen::VectorXd::Constant(1, 0.3), 5, 0);
@@ -214,28 +226,30 @@ TEST(YachtL2ProblemTest, SubRangeLeavesOthersAloneAndMatchesUnrollingAlone) {
   const RowMatrixXd thetas = Thetas({-3, -1, 0, 0.5, 1.33, 2, 4});
   const std::vector<int64_t> t0(n, 0);
 
-  auto s = p->NewStates(n);
+  auto s = NewStates(*p, n);
   ResetAll(*p, s.get(), keys);
   std::vector<Eigen::VectorXd> before;
   for (int i = 0; i < n; ++i) before.push_back(p->GetWeights(*s, i));
   std::vector<double> losses(n, -123.0);
-  p->Unroll(s.get(), 2, 5, thetas, t0.data(), 9, losses.data());
+  ASSERT_TRUE(
+      p->Unroll(s.get(), 2, 5, thetas, t0.data(), 9, losses.data()).ok());
   for (int i : {0, 1, 5, 6}) {
     EXPECT_EQ(p->GetWeights(*s, i), before[i]) << "particle " << i;
     EXPECT_EQ(losses[i], -123.0);
   }
   // The whole batch at once.
-  auto all = p->NewStates(n);
+  auto all = NewStates(*p, n);
   ResetAll(*p, all.get(), keys);
   std::vector<double> all_losses(n);
-  p->Unroll(all.get(), 0, n, thetas, t0.data(), 9, all_losses.data());
+  ASSERT_TRUE(
+      p->Unroll(all.get(), 0, n, thetas, t0.data(), 9, all_losses.data()).ok());
   for (int i = 2; i < 5; ++i) {
     // Alone: a one-particle batch.
-    auto one = p->NewStates(1);
+    auto one = NewStates(*p, 1);
     ResetAll(*p, one.get(), {keys[i]});
     double loss;
     const RowMatrixXd th = Thetas({thetas(i, 0)});
-    p->Unroll(one.get(), 0, 1, th, &t0[0], 9, &loss);
+    ASSERT_TRUE(p->Unroll(one.get(), 0, 1, th, &t0[0], 9, &loss).ok());
     EXPECT_EQ(loss, losses[i]) << "particle " << i;
     EXPECT_EQ(loss, all_losses[i]) << "particle " << i;
     EXPECT_EQ(p->GetWeights(*one, 0), p->GetWeights(*s, i));
@@ -253,31 +267,71 @@ TEST(YachtL2ProblemTest, SameKeySameBitsAndTwoThreadsSameBits) {
   }
   const RowMatrixXd thetas = Thetas(th);
   const std::vector<int64_t> t0(n, 0);
-  auto a = p->NewStates(n);
-  auto b = p->NewStates(n);
+  auto a = NewStates(*p, n);
+  auto b = NewStates(*p, n);
   ResetAll(*p, a.get(), keys);
   ResetAll(*p, b.get(), keys);
   EXPECT_EQ(p->GetWeights(*a, 0), p->GetWeights(*a, 1));  // same key
   EXPECT_NE(p->GetWeights(*a, 0), p->GetWeights(*a, 2));
   std::vector<double> la(n), lb(n);
-  p->Unroll(a.get(), 0, n, thetas, t0.data(), 20, la.data());
+  ASSERT_TRUE(p->Unroll(a.get(), 0, n, thetas, t0.data(), 20, la.data()).ok());
   // Two threads on disjoint ranges of one batch.
-  std::thread t1(
-      [&] { p->Unroll(b.get(), 0, 4, thetas, t0.data(), 20, lb.data()); });
-  std::thread t2(
-      [&] { p->Unroll(b.get(), 4, n, thetas, t0.data(), 20, lb.data()); });
+  std::thread t1([&] {
+    EXPECT_TRUE(
+        p->Unroll(b.get(), 0, 4, thetas, t0.data(), 20, lb.data()).ok());
+  });
+  std::thread t2([&] {
+    EXPECT_TRUE(
+        p->Unroll(b.get(), 4, n, thetas, t0.data(), 20, lb.data()).ok());
+  });
   t1.join();
   t2.join();
   EXPECT_EQ(la, lb);
-  for (int i = 0; i < n; ++i) EXPECT_EQ(p->GetWeights(*a, i), p->GetWeights(*b, i));
+  for (int i = 0; i < n; ++i)
+    EXPECT_EQ(p->GetWeights(*a, i), p->GetWeights(*b, i));
   // MeasureLoss repeats the vectorised Gram-form loss bit for bit.
-  p->Unroll(a.get(), 0, n, thetas, t0.data(), 1, la.data());
+  ASSERT_TRUE(p->Unroll(a.get(), 0, n, thetas, t0.data(), 1, la.data()).ok());
   std::vector<double> measured(n);
   ASSERT_TRUE(p->MeasureLoss(a.get(), 0, n, thetas, measured.data()).ok());
   EXPECT_EQ(measured, la);
   // CopyParticle copies weights (and key).
   a->CopyParticle(3, 0);
   EXPECT_EQ(p->GetWeights(*a, 0), p->GetWeights(*a, 3));
+}
+
+// Save/Load: keys and weights come back (the conformance suite checks the
+// continuation); a state of a problem with other features is refused and
+// leaves the states unchanged.
+TEST(YachtL2ProblemTest, CheckpointRestoresWeightsAndRefusesOtherShapes) {
+  auto p = SyntheticProblem();
+  auto a = NewStates(*p, 3);
+  ResetAll(*p, a.get(), {4, 5, 6});
+  StateWriter w;
+  ASSERT_TRUE(a->Save(&w).ok());
+  const std::string bytes = w.Take();
+  auto b = NewStates(*p, 3);
+  StateReader r(bytes);
+  ASSERT_TRUE(b->Load(&r).ok());
+  EXPECT_TRUE(r.Finish().ok());
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(p->GetWeights(*b, i), p->GetWeights(*a, i));
+
+  // Three features instead of four.
+  UciTable narrow = SyntheticTable();
+  UciTable t3;
+  t3.rows = narrow.rows;
+  t3.cols = 4;
+  for (int64_t r3 = 0; r3 < narrow.rows; ++r3) {
+    for (int c : {0, 1, 2, 4}) t3.values.push_back(narrow.values[r3 * 5 + c]);
+  }
+  auto q = YachtL2Problem::Create(t3);
+  ASSERT_TRUE(q.ok()) << q.status();
+  auto c = NewStates(**q, 3);
+  const Eigen::VectorXd before = (*q)->GetWeights(*c, 1);
+  StateReader other(bytes);
+  const absl::Status st = c->Load(&other);
+  EXPECT_EQ(st.code(), absl::StatusCode::kDataLoss) << st;
+  EXPECT_EQ((*q)->GetWeights(*c, 1), before);
 }
 
 TEST(YachtL2ProblemTest, DivergingThetaGivesNonFiniteLossesNotACrash) {
@@ -287,9 +341,10 @@ TEST(YachtL2ProblemTest, DivergingThetaGivesNonFiniteLossesNotACrash) {
       Thetas({unstable, 50.0, 800.0, std::numeric_limits<double>::infinity(),
               std::nan("")});
   const std::vector<int64_t> t0(5, 0);
-  auto s = p->NewStates(5);
+  auto s = NewStates(*p, 5);
   std::vector<double> losses(5);
-  p->Unroll(s.get(), 0, 5, thetas, t0.data(), 2000, losses.data());
+  ASSERT_TRUE(
+      p->Unroll(s.get(), 0, 5, thetas, t0.data(), 2000, losses.data()).ok());
   for (int i = 0; i < 5; ++i) {
     EXPECT_FALSE(std::isfinite(losses[i])) << "theta " << thetas(i, 0);
   }
@@ -301,12 +356,12 @@ TEST(YachtL2ProblemTest, DivergingThetaGivesNonFiniteLossesNotACrash) {
 TEST(YachtL2ProblemTest, LongRunLimitIsTheRidgeSolution) {
   auto p = SyntheticProblem();
   for (double theta : {-2.0, 0.0, 1.5, p->MaxStableTheta() - 0.2}) {
-    auto s = p->NewStates(1);
+    auto s = NewStates(*p, 1);
     const RowMatrixXd th = Thetas({theta});
     const int64_t t0 = 0;
     double loss;
-    p->Unroll(s.get(), 0, 1, th, &t0, 20000, &loss);
-    p->Unroll(s.get(), 0, 1, th, &t0, 1, &loss);
+    ASSERT_TRUE(p->Unroll(s.get(), 0, 1, th, &t0, 20000, &loss).ok());
+    ASSERT_TRUE(p->Unroll(s.get(), 0, 1, th, &t0, 1, &loss).ok());
     const double limit = p->LongRunValidationLoss(theta);
     EXPECT_NEAR(loss, limit, 1e-9 * limit) << "theta " << theta;
   }
@@ -337,7 +392,9 @@ TEST(YachtL2ProblemTest, EstimatorsRunOnIt) {
       ASSERT_TRUE(e->gradient.allFinite());
       mean += e->gradient[0] / 200;
     }
-    if (std::string(method) == "es_single") EXPECT_LT(mean, 0.0);
+    if (std::string(method) == "es_single") {
+      EXPECT_LT(mean, 0.0);
+    }
   }
 }
 
