@@ -2,6 +2,7 @@
 #include "inner/rl/swimmer_problem.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -9,6 +10,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <new>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -28,12 +31,46 @@ struct DataDeleter {
 };
 using DataPtr = std::unique_ptr<mjData, DataDeleter>;
 
+// The integration state of one mjData: what mj_step reads besides the
+// quantities it recomputes (MuJoCo 3's mjSTATE_INTEGRATION, which 2.2.2
+// lacks: time, qpos, qvel, act, qacc_warmstart, ctrl, applied forces, mocap
+// poses, userdata) and the warning counters that Unroll turns into NaN
+// losses. Everything else in mjData is derived or scratch.
+int64_t StateSize(const mjModel* m) {  // numbers per particle, time first
+  return 1 + m->nq + m->nv + m->na + m->nv + m->nu + m->nv + 6 * m->nbody +
+         3 * m->nmocap + 4 * m->nmocap + m->nuserdata;
+}
+
+// Calls f(pointer, count) for each array of the integration state, in the
+// checkpoint's order.
+template <typename F>
+void ForEachStateArray(const mjModel* m, mjData* d, F f) {
+  f(&d->time, 1);
+  f(d->qpos, m->nq);
+  f(d->qvel, m->nv);
+  f(d->act, m->na);
+  f(d->qacc_warmstart, m->nv);
+  f(d->ctrl, m->nu);
+  f(d->qfrc_applied, m->nv);
+  f(d->xfrc_applied, 6 * m->nbody);
+  f(d->mocap_pos, 3 * m->nmocap);
+  f(d->mocap_quat, 4 * m->nmocap);
+  f(d->userdata, m->nuserdata);
+}
+
 class SwimmerStates : public ParticleStates {
  public:
+  // mj_makeData returns nullptr or calls mju_error (which exits) when it
+  // cannot allocate; SwimmerProblem::NewStates checks the size first and
+  // turns a nullptr into std::bad_alloc here (MakeParticleStates makes it
+  // ResourceExhausted).
   SwimmerStates(const mjModel* model, int capacity)
       : keys(capacity, 0), model_(model) {
     data.reserve(capacity);
-    for (int i = 0; i < capacity; ++i) data.emplace_back(mj_makeData(model));
+    for (int i = 0; i < capacity; ++i) {
+      data.emplace_back(mj_makeData(model));
+      if (data.back() == nullptr) throw std::bad_alloc();
+    }
   }
 
   int num_particles() const override { return static_cast<int>(data.size()); }
@@ -45,10 +82,80 @@ class SwimmerStates : public ParticleStates {
     keys[to] = keys[from];
   }
 
+  // Checkpoint: the model's sizes (a guard against another model), the
+  // episode keys, each particle's integration state and warning counters.
+  absl::Status Save(StateWriter* out) const override {
+    out->Tag("swimmer_linear");
+    out->Vector(ModelSizes());
+    out->Vector(keys);
+    const int n = num_particles();
+    std::vector<double> values;
+    values.reserve(static_cast<size_t>(StateSize(model_)) * n);
+    std::vector<mjWarningStat> warnings;
+    warnings.reserve(static_cast<size_t>(mjNWARNING) * n);
+    for (int i = 0; i < n; ++i) {
+      mjData* d = data[i].get();
+      ForEachStateArray(model_, d, [&](const mjtNum* p, int count) {
+        values.insert(values.end(), p, p + count);
+      });
+      warnings.insert(warnings.end(), d->warning, d->warning + mjNWARNING);
+    }
+    out->Vector(values);
+    out->Vector(warnings);
+    return absl::OkStatus();
+  }
+
+  // All or nothing: reads everything, then writes the particles. mj_forward
+  // then recomputes the derived quantities (positions of bodies, ...), as
+  // after Reset; mj_step recomputes them anyway, so this only matters to
+  // readers of ParticleData.
+  absl::Status Load(StateReader* in) override {
+    if (auto s = in->Tag("swimmer_linear"); !s.ok()) return s;
+    const std::vector<int32_t> expected = ModelSizes();
+    std::vector<int32_t> sizes;
+    if (auto s = in->Vector(&sizes, static_cast<int64_t>(expected.size()));
+        !s.ok()) {
+      return s;
+    }
+    if (sizes != expected) {
+      return absl::DataLossError(
+          "swimmer checkpoint was written for a model of other sizes");
+    }
+    const int n = num_particles();
+    const int64_t per = StateSize(model_);
+    std::vector<uint64_t> new_keys;
+    std::vector<double> values;
+    std::vector<mjWarningStat> warnings;
+    if (auto s = in->Vector(&new_keys, n); !s.ok()) return s;
+    if (auto s = in->Vector(&values, per * n); !s.ok()) return s;
+    if (auto s = in->Vector(&warnings, int64_t{mjNWARNING} * n); !s.ok()) {
+      return s;
+    }
+    const double* v = values.data();
+    for (int i = 0; i < n; ++i) {
+      mjData* d = data[i].get();
+      ForEachStateArray(model_, d, [&](mjtNum* p, int count) {
+        std::copy(v, v + count, p);
+        v += count;
+      });
+      mj_forward(model_, d);
+      std::copy(warnings.begin() + static_cast<int64_t>(i) * mjNWARNING,
+                warnings.begin() + static_cast<int64_t>(i + 1) * mjNWARNING,
+                d->warning);
+    }
+    keys.swap(new_keys);
+    return absl::OkStatus();
+  }
+
   std::vector<DataPtr> data;
   std::vector<uint64_t> keys;
 
  private:
+  std::vector<int32_t> ModelSizes() const {
+    return {model_->nq,    model_->nv,     model_->na,        model_->nu,
+            model_->nbody, model_->nmocap, model_->nuserdata, mjNWARNING};
+  }
+
   const mjModel* model_;
 };
 
@@ -92,8 +199,9 @@ absl::Status SwimmerOptions::Validate() const {
         "SwimmerOptions.horizon = ", horizon, "; expected T >= 1 (Gym: 1000)"));
   }
   if (frame_skip < 1) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "SwimmerOptions.frame_skip = ", frame_skip, "; expected >= 1 (Gym: 4)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("SwimmerOptions.frame_skip = ", frame_skip,
+                     "; expected >= 1 (Gym: 4)"));
   }
   if (!(ctrl_cost_weight >= 0.0) || !std::isfinite(ctrl_cost_weight)) {
     return absl::InvalidArgumentError(
@@ -134,7 +242,8 @@ absl::StatusOr<std::unique_ptr<SwimmerProblem>> SwimmerProblem::Create(
         model_path, " is a directory; expected a MuJoCo XML model file"));
   }
   char error[1024] = "";
-  mjModel* model = mj_loadXML(model_path.c_str(), nullptr, error, sizeof(error));
+  mjModel* model =
+      mj_loadXML(model_path.c_str(), nullptr, error, sizeof(error));
   if (model == nullptr) {
     std::string why(error);
     while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) {
@@ -165,15 +274,30 @@ SwimmerProblem::SwimmerProblem(mjModel* model, const SwimmerOptions& options)
 
 SwimmerProblem::~SwimmerProblem() { mj_deleteModel(model_); }
 
-std::unique_ptr<ParticleStates> SwimmerProblem::NewStates(
+absl::StatusOr<std::unique_ptr<ParticleStates>> SwimmerProblem::NewStates(
     int num_particles) const {
-  ES_CHECK_MSG(num_particles >= 1, "NewStates needs at least one particle");
-  auto states = std::make_unique<SwimmerStates>(model_, num_particles);
-  std::vector<int> all(num_particles);
-  for (int i = 0; i < num_particles; ++i) all[i] = i;
-  std::vector<uint64_t> keys(num_particles, 0);
-  Reset(states.get(), all, keys);
-  return states;
+  // MuJoCo 2.2.2 exits the process (mju_error) when an mjData cannot be
+  // allocated, so a request beyond the physical memory is refused first.
+  // Each mjData holds its stack of nstack numbers (about 10 MB here).
+  const double bytes_each =
+      static_cast<double>(model_->nstack) * sizeof(mjtNum) + sizeof(mjData);
+  const double physical = static_cast<double>(sysconf(_SC_PHYS_PAGES)) *
+                          static_cast<double>(sysconf(_SC_PAGESIZE));
+  if (num_particles >= 1 && physical > 0 &&
+      bytes_each * num_particles > physical) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "problem '", name(), "': ", num_particles, " particles need ",
+        bytes_each * num_particles / 1e9,
+        " GB of MuJoCo data, the machine has ", physical / 1e9, " GB"));
+  }
+  return MakeParticleStates(name(), num_particles, [&] {
+    auto states = std::make_unique<SwimmerStates>(model_, num_particles);
+    std::vector<int> all(num_particles);
+    for (int i = 0; i < num_particles; ++i) all[i] = i;
+    std::vector<uint64_t> keys(num_particles, 0);
+    Reset(states.get(), all, keys);
+    return states;
+  });
 }
 
 void SwimmerProblem::Reset(ParticleStates* states,
@@ -241,36 +365,51 @@ void SwimmerProblem::UnrollChunk(ParticleStates* states, int begin, int end,
   }
 }
 
-void SwimmerProblem::Unroll(ParticleStates* states, int begin, int end,
-                            const RowMatrixXd& thetas, const int64_t* t0,
-                            int num_steps, double* losses) const {
+absl::Status SwimmerProblem::Unroll(ParticleStates* states, int begin, int end,
+                                    const RowMatrixXd& thetas,
+                                    const int64_t* t0, int num_steps,
+                                    double* losses) const {
   SwimmerStates* s = Cast(states);
-  ES_CHECK(begin >= 0 && begin <= end && end <= s->num_particles());
-  ES_CHECK(thetas.rows() >= end && thetas.cols() == kThetaDim);
-  ES_CHECK(num_steps >= 0);
+  if (absl::Status st =
+          ValidateUnrollArgs(*this, *s, begin, end, thetas, num_steps);
+      !st.ok()) {
+    return st;
+  }
   for (int i = begin; i < end; ++i) {
-    ES_CHECK_MSG(t0[i] >= 0 && t0[i] + num_steps <= options_.horizon,
-                 "unroll past the swimmer's horizon");
+    if (t0[i] < 0 || t0[i] + num_steps > options_.horizon) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("problem '", name(), "': particle ", i, " at step ",
+                       t0[i], " cannot take ", num_steps,
+                       " steps within the horizon T = ", options_.horizon));
+    }
   }
   const int n = end - begin;
   const int chunks = std::max(1, std::min(options_.num_threads, n));
   if (chunks == 1) {
     UnrollChunk(states, begin, end, thetas, num_steps, losses);
-    return;
+    return absl::OkStatus();
   }
   auto bound = [&](int c) {
     return begin + static_cast<int>((static_cast<int64_t>(n) * c) / chunks);
   };
+  // A chunk whose thread cannot be started runs in the calling thread
+  // instead: the particles are independent, so the bits are the same.
   std::vector<std::thread> workers;
-  workers.reserve(chunks - 1);
+  std::vector<int> inline_chunks = {0};
   for (int c = 1; c < chunks; ++c) {
     const int b = bound(c), e = bound(c + 1);
-    workers.emplace_back([=] {
-      UnrollChunk(states, b, e, thetas, num_steps, losses);
-    });
+    try {
+      workers.emplace_back(
+          [=] { UnrollChunk(states, b, e, thetas, num_steps, losses); });
+    } catch (const std::exception&) {  // std::system_error, std::bad_alloc
+      inline_chunks.push_back(c);
+    }
   }
-  UnrollChunk(states, begin, bound(1), thetas, num_steps, losses);
+  for (int c : inline_chunks) {
+    UnrollChunk(states, bound(c), bound(c + 1), thetas, num_steps, losses);
+  }
   for (std::thread& t : workers) t.join();
+  return absl::OkStatus();
 }
 
 void SwimmerProblem::Observation(const ParticleStates& states, int particle,

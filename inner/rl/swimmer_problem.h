@@ -33,6 +33,13 @@
 // any thread count and any sub-range. Use the estimator's num_threads OR
 // this one, not both (they multiply).
 //
+// Checkpoints: ParticleStates::Save writes each particle's episode key, its
+// MuJoCo integration state (time, qpos, qvel, act, qacc_warmstart, ctrl,
+// applied forces, mocap poses, userdata: what MuJoCo 3 calls
+// mjSTATE_INTEGRATION) and its warning counters; Load restores them and
+// recomputes the derived quantities with mj_forward. A loaded state
+// continues bit for bit (the conformance suite and swimmer_problem_test).
+//
 // Divergence: the controls are bounded, so the simulation stays finite for
 // any finite theta. A NaN action (theta with NaN or inf entries, 0 x inf)
 // is not sent to MuJoCo (which would print a warning and write a log file):
@@ -41,18 +48,19 @@
 // is reset. Nothing crashes.
 //
 // Usage:
-//   auto path = SwimmerProblem::DefaultModelPath();   // $ES_SINGLE_DATA_DIR/...
-//   auto problem = SwimmerProblem::Create(*path, {.num_threads = 2});
-//   if (!problem.ok()) return problem.status();        // names the file
-//   double minus_return = *(*problem)->Evaluate(theta, /*length=*/0, key);
+//   auto path = SwimmerProblem::DefaultModelPath();   //
+//   $ES_SINGLE_DATA_DIR/... auto problem = SwimmerProblem::Create(*path,
+//   {.num_threads = 2}); if (!problem.ok()) return problem.status();        //
+//   names the file double minus_return = *(*problem)->Evaluate(theta,
+//   /*length=*/0, key);
 #ifndef ES_SINGLE_INNER_RL_SWIMMER_PROBLEM_H_
 #define ES_SINGLE_INNER_RL_SWIMMER_PROBLEM_H_
+
+#include <mujoco/mujoco.h>
 
 #include <cstdint>
 #include <memory>
 #include <string>
-
-#include <mujoco/mujoco.h>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -61,11 +69,11 @@
 namespace es {
 
 struct SwimmerOptions {
-  int num_threads = 1;              // threads over particle chunks, >= 1
-  int64_t horizon = 1000;           // T (Gym's TimeLimit for Swimmer)
-  int frame_skip = 4;               // mj_steps per environment step
-  double ctrl_cost_weight = 1e-4;   // Gym Swimmer ctrl_cost_weight
-  double reset_noise_scale = 0.1;   // Gym Swimmer reset_noise_scale
+  int num_threads = 1;             // threads over particle chunks, >= 1
+  int64_t horizon = 1000;          // T (Gym's TimeLimit for Swimmer)
+  int frame_skip = 4;              // mj_steps per environment step
+  double ctrl_cost_weight = 1e-4;  // Gym Swimmer ctrl_cost_weight
+  double reset_noise_scale = 0.1;  // Gym Swimmer reset_noise_scale
   // false: the control cost is charged on the clipped action a_t (the
   // default here). true: on the raw W o_t, as Gym does (MuJoCo clamps the
   // control for the dynamics either way, so only the cost differs).
@@ -76,8 +84,8 @@ struct SwimmerOptions {
 
 class SwimmerProblem : public UnrolledProblem {
  public:
-  static constexpr int kObsDim = 8;     // qpos[2:] (3) + qvel (5)
-  static constexpr int kActDim = 2;     // two motors
+  static constexpr int kObsDim = 8;  // qpos[2:] (3) + qvel (5)
+  static constexpr int kActDim = 2;  // two motors
   static constexpr int kThetaDim = kActDim * kObsDim;
   static constexpr char kModelRelativePath[] = "mujoco-swimmer/swimmer.xml";
 
@@ -97,13 +105,16 @@ class SwimmerProblem : public UnrolledProblem {
   int theta_dim() const override { return kThetaDim; }
   int64_t horizon() const override { return options_.horizon; }
 
-  std::unique_ptr<ParticleStates> NewStates(int num_particles) const override;
+  // ResourceExhausted when the particles' mjData would not fit in memory.
+  absl::StatusOr<std::unique_ptr<ParticleStates>> NewStates(
+      int num_particles) const override;
   void Reset(ParticleStates* states, absl::Span<const int> particles,
              absl::Span<const uint64_t> episode_keys) const override;
-  // Callers keep t0[i] + num_steps <= T (checked).
-  void Unroll(ParticleStates* states, int begin, int end,
-              const RowMatrixXd& thetas, const int64_t* t0, int num_steps,
-              double* losses) const override;
+  // InvalidArgument for a bad range or theta shape, or when some
+  // t0[i] + num_steps > T.
+  absl::Status Unroll(ParticleStates* states, int begin, int end,
+                      const RowMatrixXd& thetas, const int64_t* t0,
+                      int num_steps, double* losses) const override;
 
   // The observation of particle i (kObsDim values) and its simulator state,
   // for tests and for figure binaries that record trajectories.

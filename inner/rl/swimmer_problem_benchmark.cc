@@ -33,7 +33,12 @@ void BM_SwimmerUnroll(benchmark::State& state) {
     return;
   }
   const SwimmerProblem& p = **problem;
-  auto states = p.NewStates(n);
+  auto made = p.NewStates(n);
+  if (!made.ok()) {
+    state.SkipWithError(std::string(made.status().message()).c_str());
+    return;
+  }
+  ParticleStates* states = made->get();
   RowMatrixXd thetas(n, SwimmerProblem::kThetaDim);
   for (int i = 0; i < n; ++i) {
     for (int j = 0; j < SwimmerProblem::kThetaDim; ++j) {
@@ -48,11 +53,13 @@ void BM_SwimmerUnroll(benchmark::State& state) {
   for (auto _ : state) {
     if (t0[0] + k > p.horizon()) {  // keep t0 + K <= T
       state.PauseTiming();
-      p.Reset(states.get(), all, std::vector<uint64_t>(n, ++episode));
+      p.Reset(states, all, std::vector<uint64_t>(n, ++episode));
       std::fill(t0.begin(), t0.end(), 0);
       state.ResumeTiming();
     }
-    p.Unroll(states.get(), 0, n, thetas, t0.data(), k, losses.data());
+    const absl::Status s =
+        p.Unroll(states, 0, n, thetas, t0.data(), k, losses.data());
+    benchmark::DoNotOptimize(s);
     benchmark::DoNotOptimize(losses.data());
     for (auto& t : t0) t += k;
   }

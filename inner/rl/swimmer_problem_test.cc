@@ -56,16 +56,16 @@ std::unique_ptr<SwimmerProblem> Load(const SwimmerOptions& options,
   return *std::move(p);
 }
 
-#define SWIMMER_OR_SKIP(var, options)                                     \
-  std::string why_##var;                                                  \
-  std::unique_ptr<SwimmerProblem> var = Load(options, &why_##var);        \
-  if (var == nullptr) {                                                   \
-    const char* ci = std::getenv("ES_CI");                                \
-    const bool unset = std::getenv("ES_SINGLE_DATA_DIR") == nullptr;      \
-    if (!unset || (ci != nullptr && std::string(ci) == "1")) {            \
-      FAIL() << why_##var;                                                \
-    }                                                                     \
-    GTEST_SKIP() << why_##var;                                            \
+#define SWIMMER_OR_SKIP(var, options)                                \
+  std::string why_##var;                                             \
+  std::unique_ptr<SwimmerProblem> var = Load(options, &why_##var);   \
+  if (var == nullptr) {                                              \
+    const char* ci = std::getenv("ES_CI");                           \
+    const bool unset = std::getenv("ES_SINGLE_DATA_DIR") == nullptr; \
+    if (!unset || (ci != nullptr && std::string(ci) == "1")) {       \
+      FAIL() << why_##var;                                           \
+    }                                                                \
+    GTEST_SKIP() << why_##var;                                       \
   }
 
 // A policy that drives the motors hard (one action saturates) and reads the
@@ -78,6 +78,13 @@ RowMatrixXd Policies(int n) {
     }
   }
   return t;
+}
+
+// NewStates, which must succeed for these small batches.
+std::unique_ptr<ParticleStates> NewStates(const SwimmerProblem& p, int n) {
+  auto s = p.NewStates(n);
+  EXPECT_TRUE(s.ok()) << s.status();
+  return s.ok() ? *std::move(s) : nullptr;
 }
 
 void ResetAll(const SwimmerProblem& p, ParticleStates* s,
@@ -104,7 +111,8 @@ TEST(SwimmerLoadTest, BadFilesGiveStatusesNamingTheFile) {
   EXPECT_THAT(a.status().message(), HasSubstr(missing));
 
   std::string binary;
-  for (int i = 0; i < 3000; ++i) binary.push_back(static_cast<char>(i * 131 + 7));
+  for (int i = 0; i < 3000; ++i)
+    binary.push_back(static_cast<char>(i * 131 + 7));
   const struct {
     std::string name, bytes, expect;
   } cases[] = {
@@ -112,7 +120,8 @@ TEST(SwimmerLoadTest, BadFilesGiveStatusesNamingTheFile) {
       {"binary.xml", binary, "XML parse error"},
       {"empty.xml", "", "XML"},
       {"bad_attr.xml",
-       "<mujoco><worldbody><body><geom size=\"a\"/></body></worldbody></mujoco>",
+       "<mujoco><worldbody><body><geom "
+       "size=\"a\"/></body></worldbody></mujoco>",
        "problem reading attribute 'size'"},
       {"not_swimmer.xml", "<mujoco model=\"x\"><worldbody/></mujoco>",
        "nq = 0, nv = 0, nu = 0; expected Gym's swimmer"},
@@ -123,7 +132,8 @@ TEST(SwimmerLoadTest, BadFilesGiveStatusesNamingTheFile) {
     auto p = SwimmerProblem::Create(path);
     ASSERT_FALSE(p.ok());
     EXPECT_EQ(p.status().code(), absl::StatusCode::kInvalidArgument);
-    EXPECT_THAT(p.status().message(), AllOf(HasSubstr(path), HasSubstr(c.expect)));
+    EXPECT_THAT(p.status().message(),
+                AllOf(HasSubstr(path), HasSubstr(c.expect)));
   }
   const std::string dir = TempPath("swimmer_dir.xml");
   mkdir(dir.c_str(), 0755);
@@ -143,21 +153,35 @@ TEST(SwimmerProblemTest, Shapes) {
   EXPECT_EQ(p->model()->nq, 5);
   EXPECT_EQ(p->model()->nu, 2);
   EXPECT_EQ(p->model()->opt.integrator, mjINT_RK4);  // swimmer.xml
-  auto s = p->NewStates(3);
+  auto s = NewStates(*p, 3);
   EXPECT_EQ(s->num_particles(), 3);
+  // Far more mjData (about 10 MB each) than any machine holds: an error
+  // before MuJoCo would exit the process.
+  auto huge = p->NewStates(1 << 30);
+  EXPECT_EQ(huge.status().code(), absl::StatusCode::kResourceExhausted)
+      << huge.status();
+  // Past the horizon: an error naming the particle, nothing stepped.
+  const RowMatrixXd thetas = Policies(3);
+  const std::vector<int64_t> t0 = {0, 990, 0};
+  std::vector<double> losses(3);
+  const absl::Status st =
+      p->Unroll(s.get(), 0, 3, thetas, t0.data(), 20, losses.data());
+  EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(st.message(), HasSubstr("particle 1 at step 990"));
+  EXPECT_EQ(p->ParticleData(*s, 0)->time, 0.0);
 }
 
 TEST(SwimmerProblemTest, ResetNoiseComesFromTheEpisodeKey) {
   SWIMMER_OR_SKIP(p, {});
-  auto s = p->NewStates(3);
+  auto s = NewStates(*p, 3);
   ResetAll(*p, s.get(), {42, 42, 43});
   EXPECT_EQ(StateOf(*p, *s, 0), StateOf(*p, *s, 1));
   EXPECT_NE(StateOf(*p, *s, 0), StateOf(*p, *s, 2));
   const mjData* d = p->ParticleData(*s, 0);
   const RandomKey key{42, Stream::kEpisode};
   for (int j = 0; j < 5; ++j) {
-    EXPECT_EQ(d->qpos[j], p->model()->qpos0[j] +
-                              (-0.1 + 0.2 * UniformOpen(key, 0, 0, j)));
+    EXPECT_EQ(d->qpos[j],
+              p->model()->qpos0[j] + (-0.1 + 0.2 * UniformOpen(key, 0, 0, j)));
     EXPECT_EQ(d->qvel[j], -0.1 + 0.2 * UniformOpen(key, 0, 0, 5 + j));
     EXPECT_LE(std::fabs(d->qpos[j] - p->model()->qpos0[j]), 0.1);
     EXPECT_LE(std::fabs(d->qvel[j]), 0.1);
@@ -174,7 +198,7 @@ TEST(SwimmerProblemTest, ResetNoiseComesFromTheEpisodeKey) {
 // (x_after - x_before) / dt - 1e-4 ||clip(W o)||^2.
 TEST(SwimmerProblemTest, OneStepRewardByHand) {
   SWIMMER_OR_SKIP(p, {});
-  auto s = p->NewStates(1);
+  auto s = NewStates(*p, 1);
   ResetAll(*p, s.get(), {7});
   const RowMatrixXd theta = Policies(1);
   const mjModel* m = p->model();
@@ -196,11 +220,11 @@ TEST(SwimmerProblemTest, OneStepRewardByHand) {
     }
     const double x0 = ref->qpos[0];
     for (int f = 0; f < 4; ++f) mj_step(m, ref);
-    const double reward =
-        (ref->qpos[0] - x0) / (m->opt.timestep * 4) - 1e-4 * (a[0] * a[0] + a[1] * a[1]);
+    const double reward = (ref->qpos[0] - x0) / (m->opt.timestep * 4) -
+                          1e-4 * (a[0] * a[0] + a[1] * a[1]);
     double loss;
     const int64_t t0 = step;
-    p->Unroll(s.get(), 0, 1, theta, &t0, 1, &loss);
+    ASSERT_TRUE(p->Unroll(s.get(), 0, 1, theta, &t0, 1, &loss).ok());
     EXPECT_EQ(loss, -reward) << "step " << step;
     const mjData* d = p->ParticleData(*s, 0);
     for (int j = 0; j < 5; ++j) {
@@ -217,8 +241,8 @@ TEST(SwimmerProblemTest, ControlCostOnTheRawActionAsGym) {
   SWIMMER_OR_SKIP(clipped, {});
   SWIMMER_OR_SKIP(gym, {.ctrl_cost_on_raw_action = true});
   const RowMatrixXd theta = Policies(1);
-  auto a = clipped->NewStates(1);
-  auto b = gym->NewStates(1);
+  auto a = NewStates(*clipped, 1);
+  auto b = NewStates(*gym, 1);
   ResetAll(*clipped, a.get(), {3});
   ResetAll(*gym, b.get(), {3});
   double o[8];
@@ -235,8 +259,8 @@ TEST(SwimmerProblemTest, ControlCostOnTheRawActionAsGym) {
   const double x0 = gym->ParticleData(*b, 0)->qpos[0];
   const int64_t t0 = 0;
   double la, lb;
-  clipped->Unroll(a.get(), 0, 1, theta, &t0, 1, &la);
-  gym->Unroll(b.get(), 0, 1, theta, &t0, 1, &lb);
+  ASSERT_TRUE(clipped->Unroll(a.get(), 0, 1, theta, &t0, 1, &la).ok());
+  ASSERT_TRUE(gym->Unroll(b.get(), 0, 1, theta, &t0, 1, &lb).ok());
   EXPECT_EQ(StateOf(*clipped, *a, 0), StateOf(*gym, *b, 0));
   const double dx = (gym->ParticleData(*b, 0)->qpos[0] - x0) / gym->dt();
   EXPECT_EQ(la, -(dx - 1e-4 * clip_sq));
@@ -249,22 +273,23 @@ TEST(SwimmerProblemTest, SubRangeLeavesOthersAloneAndMatchesUnrollingAlone) {
   const std::vector<uint64_t> keys = {11, 12, 13, 14, 15};
   const RowMatrixXd thetas = Policies(n);
   const std::vector<int64_t> t0(n, 0);
-  auto s = p->NewStates(n);
+  auto s = NewStates(*p, n);
   ResetAll(*p, s.get(), keys);
   std::vector<std::vector<double>> before;
   for (int i = 0; i < n; ++i) before.push_back(StateOf(*p, *s, i));
   std::vector<double> losses(n, -5.0);
-  p->Unroll(s.get(), 1, 4, thetas, t0.data(), 25, losses.data());
+  ASSERT_TRUE(
+      p->Unroll(s.get(), 1, 4, thetas, t0.data(), 25, losses.data()).ok());
   for (int i : {0, 4}) {
     EXPECT_EQ(StateOf(*p, *s, i), before[i]);
     EXPECT_EQ(losses[i], -5.0);
   }
   for (int i = 1; i < 4; ++i) {
-    auto one = p->NewStates(1);
+    auto one = NewStates(*p, 1);
     ResetAll(*p, one.get(), {keys[i]});
     RowMatrixXd th = thetas.row(i);
     double loss;
-    p->Unroll(one.get(), 0, 1, th, t0.data(), 25, &loss);
+    ASSERT_TRUE(p->Unroll(one.get(), 0, 1, th, t0.data(), 25, &loss).ok());
     EXPECT_EQ(loss, losses[i]) << "particle " << i;
     EXPECT_EQ(StateOf(*p, *one, 0), StateOf(*p, *s, i));
   }
@@ -279,10 +304,11 @@ TEST(SwimmerProblemTest, OneTwoAndThreeThreadsGiveTheSameBits) {
   std::vector<std::vector<double>> results;
   for (int threads : {1, 2, 3}) {
     SWIMMER_OR_SKIP(p, {.num_threads = threads});
-    auto s = p->NewStates(n);
+    auto s = NewStates(*p, n);
     ResetAll(*p, s.get(), keys);
     std::vector<double> losses(n);
-    p->Unroll(s.get(), 0, n, thetas, t0.data(), 30, losses.data());
+    ASSERT_TRUE(
+        p->Unroll(s.get(), 0, n, thetas, t0.data(), 30, losses.data()).ok());
     std::vector<double> all = losses;
     for (int i = 0; i < n; ++i) {
       const std::vector<double> st = StateOf(*p, *s, i);
@@ -298,17 +324,58 @@ TEST(SwimmerProblemTest, SameKeySameBitsAndCopyParticle) {
   SWIMMER_OR_SKIP(p, {});
   const RowMatrixXd thetas = Policies(2);
   const int64_t t0[2] = {0, 0};
-  auto a = p->NewStates(2);
-  auto b = p->NewStates(2);
+  auto a = NewStates(*p, 2);
+  auto b = NewStates(*p, 2);
   ResetAll(*p, a.get(), {5, 6});
   ResetAll(*p, b.get(), {5, 6});
   double la[2], lb[2];
-  p->Unroll(a.get(), 0, 2, thetas, t0, 40, la);
-  p->Unroll(b.get(), 0, 2, thetas, t0, 40, lb);
+  ASSERT_TRUE(p->Unroll(a.get(), 0, 2, thetas, t0, 40, la).ok());
+  ASSERT_TRUE(p->Unroll(b.get(), 0, 2, thetas, t0, 40, lb).ok());
   EXPECT_EQ(la[0], lb[0]);
   EXPECT_EQ(la[1], lb[1]);
   a->CopyParticle(1, 0);
   EXPECT_EQ(StateOf(*p, *a, 0), StateOf(*p, *a, 1));
+}
+
+// A checkpoint taken mid-episode, with joints pushed to their limits (the
+// constraint solver's warm start is part of the state), restores every
+// particle's simulator state and continues to the same bits; the integration
+// state (including qacc_warmstart) matches the original after 200 more steps.
+TEST(SwimmerProblemTest, CheckpointContinuesBitForBit) {
+  SWIMMER_OR_SKIP(p, {.num_threads = 2});
+  const int n = 4;
+  const RowMatrixXd thetas = Policies(n);
+  std::vector<int64_t> t0(n, 0);
+  std::vector<double> la(n), lb(n);
+  auto a = NewStates(*p, n);
+  ResetAll(*p, a.get(), {1, 2, 3, 4});
+  ASSERT_TRUE(p->Unroll(a.get(), 0, n, thetas, t0.data(), 150, la.data()).ok());
+  StateWriter w;
+  ASSERT_TRUE(a->Save(&w).ok());
+  const std::string bytes = w.Take();
+  auto b = NewStates(*p, n);
+  StateReader r(bytes);
+  ASSERT_TRUE(b->Load(&r).ok());
+  EXPECT_TRUE(r.Finish().ok());
+  for (int i = 0; i < n; ++i) EXPECT_EQ(StateOf(*p, *b, i), StateOf(*p, *a, i));
+  for (auto& t : t0) t += 150;
+  ASSERT_TRUE(p->Unroll(a.get(), 0, n, thetas, t0.data(), 200, la.data()).ok());
+  ASSERT_TRUE(p->Unroll(b.get(), 0, n, thetas, t0.data(), 200, lb.data()).ok());
+  EXPECT_EQ(la, lb);
+  const int nv = p->model()->nv;
+  for (int i = 0; i < n; ++i) {
+    const mjData* da = p->ParticleData(*a, i);
+    const mjData* db = p->ParticleData(*b, i);
+    EXPECT_EQ(StateOf(*p, *a, i), StateOf(*p, *b, i));
+    EXPECT_EQ(std::vector<double>(da->qacc_warmstart, da->qacc_warmstart + nv),
+              std::vector<double>(db->qacc_warmstart, db->qacc_warmstart + nv));
+  }
+  // A state of another particle count is refused and changes nothing.
+  auto c = NewStates(*p, n + 1);
+  const std::vector<double> before = StateOf(*p, *c, 0);
+  StateReader other(bytes);
+  EXPECT_FALSE(c->Load(&other).ok());
+  EXPECT_EQ(StateOf(*p, *c, 0), before);
 }
 
 TEST(SwimmerProblemTest, HugeOrNonFiniteThetaNeverCrashes) {
@@ -319,10 +386,11 @@ TEST(SwimmerProblemTest, HugeOrNonFiniteThetaNeverCrashes) {
   thetas.row(1).setConstant(-1e300);
   thetas.row(2).setConstant(std::numeric_limits<double>::infinity());
   thetas.row(3).setConstant(std::nan(""));
-  auto s = p->NewStates(n);
+  auto s = NewStates(*p, n);
   const std::vector<int64_t> t0(n, 0);
   std::vector<double> losses(n);
-  p->Unroll(s.get(), 0, n, thetas, t0.data(), 100, losses.data());
+  ASSERT_TRUE(
+      p->Unroll(s.get(), 0, n, thetas, t0.data(), 100, losses.data()).ok());
   // Saturated controls keep the simulation finite.
   EXPECT_TRUE(std::isfinite(losses[0]));
   EXPECT_TRUE(std::isfinite(losses[1]));
@@ -340,11 +408,11 @@ TEST(SwimmerProblemTest, HugeOrNonFiniteThetaNeverCrashes) {
 TEST(SwimmerProblemTest, EvaluateIsOneFullEpisode) {
   SWIMMER_OR_SKIP(p, {});
   const RowMatrixXd theta = Policies(1);
-  auto s = p->NewStates(1);
+  auto s = NewStates(*p, 1);
   ResetAll(*p, s.get(), {9});
   const int64_t t0 = 0;
   double loss;
-  p->Unroll(s.get(), 0, 1, theta, &t0, 1000, &loss);
+  ASSERT_TRUE(p->Unroll(s.get(), 0, 1, theta, &t0, 1000, &loss).ok());
   auto eval = p->Evaluate(theta.row(0).transpose(), 0, 9);
   ASSERT_TRUE(eval.ok()) << eval.status();
   EXPECT_EQ(*eval, loss);
