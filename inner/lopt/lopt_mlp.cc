@@ -169,7 +169,8 @@ struct LoptMlp::Impl {
   std::vector<Buffer> weights;
   // biases[l] = b_l [N, h_{l+1}] for l = 1..H-1 (plain loops).
   std::vector<Buffer> biases;
-  Buffer out_weights;  // W_H [N, h_H, num_outputs]
+  Buffer out_weights;  // W_H transposed, [N, num_outputs, h_H] (contiguous
+                       // per output: the dot products load it linearly)
   Buffer out_bias;     // b_H [N, num_outputs]
   // act[l] = output of oneDNN layer l, [N, M, h_{l+1}], l = 0..H-1.
   std::vector<Buffer> act;
@@ -338,14 +339,14 @@ void LoptMlp::Impl::OutputLayer(float* outputs) {
 #pragma omp simd reduction(+ : a0, a1)
           for (int64_t u = 0; u < h; ++u) {
             const float v = std::max(x[u] + bh[u], 0.0f);
-            a0 += v * w[2 * u];
-            a1 += v * w[2 * u + 1];
+            a0 += v * w[u];
+            a1 += v * w[h + u];
           }
         } else {
 #pragma omp simd reduction(+ : a0, a1)
           for (int64_t u = 0; u < h; ++u) {
-            a0 += x[u] * w[2 * u];
-            a1 += x[u] * w[2 * u + 1];
+            a0 += x[u] * w[u];
+            a1 += x[u] * w[h + u];
           }
         }
         out[0] = a0 + bo[0];
@@ -356,7 +357,7 @@ void LoptMlp::Impl::OutputLayer(float* outputs) {
         float a = 0.0f;
         for (int64_t u = 0; u < h; ++u) {
           const float v = fuse ? std::max(x[u] + bh[u], 0.0f) : x[u];
-          a += v * w[u * O + o];
+          a += v * w[o * h + u];
         }
         out[o] = a + bo[o];
       }
@@ -411,10 +412,19 @@ absl::Status LoptMlp::SetWeights(absl::Span<const double> thetas) {
       const int64_t ws = d[l] * d[l + 1];
       const double* w = row + c.theta_weight_offset(l);
       const double* b = row + c.theta_bias_offset(l);
-      float* wd = l < H ? m.weights[l].get() + i * ws : m.out_weights.get() + i * ws;
       float* bd = l < H ? m.biases[l].get() + i * d[l + 1]
                         : m.out_bias.get() + i * d[l + 1];
-      for (int64_t k = 0; k < ws; ++k) wd[k] = static_cast<float>(w[k]);
+      if (l < H) {
+        float* wd = m.weights[l].get() + i * ws;
+        for (int64_t k = 0; k < ws; ++k) wd[k] = static_cast<float>(w[k]);
+      } else {  // transposed: [num_outputs, h_H]
+        float* wd = m.out_weights.get() + i * ws;
+        for (int64_t a = 0; a < d[l]; ++a) {
+          for (int64_t o = 0; o < d[l + 1]; ++o) {
+            wd[o * d[l] + a] = static_cast<float>(w[a * d[l + 1] + o]);
+          }
+        }
+      }
       for (int64_t k = 0; k < d[l + 1]; ++k) bd[k] = static_cast<float>(b[k]);
     }
   }
