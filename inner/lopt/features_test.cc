@@ -14,6 +14,8 @@
 // epsilons of the feature RMS (momenta can cancel). A wrong decay, a missing
 // epsilon or a feature in the wrong column changes values by 1e-4 relative or
 // more.
+#include "inner/lopt/features.h"
+
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -21,7 +23,6 @@
 
 #include "estimators/philox.h"
 #include "gtest/gtest.h"
-#include "inner/lopt/features.h"
 #include "inner/lopt/lopt_mlp.h"
 #include "inner/lopt/lopt_reference.h"
 #include "inner/lopt/truncated_normal.h"
@@ -32,8 +33,7 @@ namespace {
 constexpr double kEpsF = std::numeric_limits<float>::epsilon();
 
 void ExpectClose(double actual, double expected, const std::string& what) {
-  EXPECT_NEAR(actual, expected, 4 * kEpsF * std::abs(expected) + 1e-12)
-      << what;
+  EXPECT_NEAR(actual, expected, 4 * kEpsF * std::abs(expected) + 1e-12) << what;
 }
 
 struct SmallTensor {

@@ -174,8 +174,10 @@ void BM_InnerStep(benchmark::State& state) {
   for (size_t j = 0; j < labels.size(); ++j) labels[j] = j % 10;
   std::vector<double> loss(c.num_particles);
   for (auto _ : state) {
-    if (!(*mlp)->ForwardBackward(params, inputs, labels, absl::MakeSpan(loss),
-                                  absl::MakeSpan(grads)).ok()) {
+    if (!(*mlp)
+             ->ForwardBackward(params, inputs, labels, absl::MakeSpan(loss),
+                               absl::MakeSpan(grads))
+             .ok()) {
       state.SkipWithError("ForwardBackward failed");
       return;
     }
@@ -239,8 +241,8 @@ void BM_LoptUnroll(benchmark::State& state) {
            static_cast<double>(n) * kSteps);
   // (real time per iteration) / K, in ms.
   state.counters["ms_per_inner_step"] = benchmark::Counter(
-      kSteps / 1e3,
-      benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+      kSteps / 1e3, benchmark::Counter::kIsIterationInvariantRate |
+                        benchmark::Counter::kInvert);
 }
 BENCHMARK(BM_LoptUnroll)
     ->Args({10, 4096, 0})

@@ -19,14 +19,13 @@
 
 #include <omp.h>
 
+#include <Eigen/Dense>
 #include <cmath>
 #include <cstdint>
 #include <limits>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <Eigen/Dense>
 
 #include "absl/strings/str_cat.h"
 #include "estimators/philox.h"
@@ -88,9 +87,9 @@ LoptMlpConfig ConfigOf(const Arch& a, int64_t n, int64_t m) {
 
 // Random thetas (Haiku init scaled up, biases nonzero) and inputs.
 struct Data {
-  std::vector<double> thetas;       // N * P
-  std::vector<float> rows;          // N * M * F_r
-  std::vector<float> particle;      // N * F_p
+  std::vector<double> thetas;   // N * P
+  std::vector<float> rows;      // N * M * F_r
+  std::vector<float> particle;  // N * F_p
 };
 
 Data MakeData(const LoptMlpConfig& c, uint64_t seed) {
@@ -100,15 +99,16 @@ Data MakeData(const LoptMlpConfig& c, uint64_t seed) {
   for (int64_t i = 0; i < N; ++i) {
     std::vector<double> t = LoptMlpInitialTheta(c, seed, i);
     for (int64_t k = 0; k < P; ++k) {
-      d.thetas.push_back(1.5 * t[k] + 0.2 * StandardNormal(rk, 1, i, k) *
-                                          (t[k] == 0.0));
+      d.thetas.push_back(1.5 * t[k] +
+                         0.2 * StandardNormal(rk, 1, i, k) * (t[k] == 0.0));
     }
   }
   for (int64_t k = 0; k < N * M * c.row_features; ++k) {
     d.rows.push_back(static_cast<float>(StandardNormal(rk, 2, 0, k)));
   }
   for (int64_t k = 0; k < N * c.particle_features; ++k) {
-    d.particle.push_back(static_cast<float>(std::tanh(StandardNormal(rk, 3, 0, k))));
+    d.particle.push_back(
+        static_cast<float>(std::tanh(StandardNormal(rk, 3, 0, k))));
   }
   return d;
 }
@@ -150,8 +150,8 @@ TEST_P(LoptMlpSweepTest, MatchesTheDoubleReference) {
     const Eigen::Map<const Eigen::VectorXd> theta(d.thetas.data() + i * P, P);
     const Eigen::MatrixXd want =
         LoptReferenceMlp(c, theta, ReferenceInputs(c, d, i, false));
-    const Eigen::MatrixXd scale = LoptReferenceMlp(
-        c, theta.cwiseAbs(), ReferenceInputs(c, d, i, true));
+    const Eigen::MatrixXd scale =
+        LoptReferenceMlp(c, theta.cwiseAbs(), ReferenceInputs(c, d, i, true));
     for (int64_t r = 0; r < c.rows; ++r) {
       for (int64_t o = 0; o < c.num_outputs; ++o) {
         const double got = out[(i * c.rows + r) * c.num_outputs + o];
@@ -224,7 +224,8 @@ TEST(LoptMlpTest, BadConfigsNameTheValue) {
   };
   LoptMlpConfig c;
   c.num_particles = 0;
-  EXPECT_THAT(error(c), HasSubstr("num_particles N must be in [1, 2^24], got 0"));
+  EXPECT_THAT(error(c),
+              HasSubstr("num_particles N must be in [1, 2^24], got 0"));
   c = {};
   c.rows = -3;
   EXPECT_THAT(error(c), HasSubstr("rows M must be in [1, 2^24], got -3"));
@@ -233,7 +234,8 @@ TEST(LoptMlpTest, BadConfigsNameTheValue) {
   EXPECT_THAT(error(c), HasSubstr("row_features must be in [1, 4096], got 0"));
   c = {};
   c.particle_features = -1;
-  EXPECT_THAT(error(c), HasSubstr("particle_features must be in [0, 4096], got -1"));
+  EXPECT_THAT(error(c),
+              HasSubstr("particle_features must be in [0, 4096], got -1"));
   c = {};
   c.hidden_sizes = {};
   EXPECT_THAT(error(c), HasSubstr("1 to 8 layers, got 0"));

@@ -56,12 +56,11 @@
 #ifndef ES_SINGLE_INNER_LOPT_LOPT_PROBLEM_H_
 #define ES_SINGLE_INNER_LOPT_LOPT_PROBLEM_H_
 
+#include <Eigen/Dense>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <Eigen/Dense>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -132,9 +131,6 @@ class LoptProblem : public UnrolledProblem {
                                        int particle) const;
   std::vector<float> GetParticleMomentum(const ParticleStates& states,
                                          int particle, int k) const;
-
-  // Implementation detail, public only so that the .cc's helpers can name it.
-  struct Workspace;
 
  private:
   LoptProblem(const LoptProblemConfig& config, MlpDataView train);

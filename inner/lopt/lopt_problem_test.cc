@@ -121,7 +121,7 @@ RowMatrixXd Rows(const Eigen::VectorXd& theta, int n) {
 // The step is then c * 1e-3 * g / rms_tensor(g): normalised SGD.
 Eigen::VectorXd SgdTheta(const LoptMlpConfig& c, double scale) {
   Eigen::VectorXd theta = Eigen::VectorXd::Zero(c.theta_dim());
-  const std::vector<int64_t> d = c.layer_sizes();  // 19, 32, 32, 2
+  const std::vector<int64_t> d = c.layer_sizes();         // 19, 32, 32, 2
   theta[c.theta_weight_offset(0) + 0 * d[1] + 0] = 1.0;   // feature g -> 0
   theta[c.theta_weight_offset(0) + 0 * d[1] + 1] = -1.0;  // feature g -> 1
   theta[c.theta_weight_offset(1) + 0 * d[2] + 0] = 1.0;
@@ -149,7 +149,8 @@ TEST(LoptProblemTest, BadConfigsAndDataNameTheValue) {
   EXPECT_THAT(error(c), HasSubstr("num_classes must be >= 2, got 1"));
   c = TinyConfig();
   c.rows_per_chunk = 0;
-  EXPECT_THAT(error(c), HasSubstr("rows_per_chunk must be in [1, 2^20], got 0"));
+  EXPECT_THAT(error(c),
+              HasSubstr("rows_per_chunk must be in [1, 2^20], got 0"));
   c = TinyConfig();
   c.lopt_hidden_sizes = {};
   EXPECT_THAT(error(c), HasSubstr("lopt_hidden_sizes"));
@@ -212,8 +213,8 @@ TEST(LoptProblemTest, OneStepMatchesTheDoubleReference) {
   std::vector<LoptReferenceTensor> tensors;
   int64_t at = 0;
   for (int l = 0; l < kc.num_layers(); ++l) {
-    for (int64_t size : {kc.weight_size_per_particle(l),
-                         kc.bias_size_per_particle(l)}) {
+    for (int64_t size :
+         {kc.weight_size_per_particle(l), kc.bias_size_per_particle(l)}) {
       LoptReferenceTensor t;
       t.param = Eigen::VectorXd(size);
       t.grad = Eigen::VectorXd(size);
@@ -244,7 +245,8 @@ TEST(LoptProblemTest, OneStepMatchesTheDoubleReference) {
   double max_m3 = 0;
   for (double v : want_m3) max_m3 = std::max(max_m3, std::abs(v));
   for (size_t j = 0; j < w0.size(); ++j) {
-    ASSERT_NEAR(w1[j], want_params[j], 1e-4 * max_step + 2 * u * std::abs(w0[j]))
+    ASSERT_NEAR(w1[j], want_params[j],
+                1e-4 * max_step + 2 * u * std::abs(w0[j]))
         << "parameter " << j;
     ASSERT_NEAR(m3[j], want_m3[j], 1e-5 * max_m3) << "momentum 3 entry " << j;
   }
@@ -278,8 +280,8 @@ TEST(LoptProblemTest, HandSetSgdOptimiserLowersTheLoss) {
   const double first = MeanLoss(*p, sgd, 0, 10, s.get());
   MeanLoss(*p, sgd, 10, 170, s.get());
   const double last = MeanLoss(*p, sgd, 180, 20, s.get());
-  EXPECT_LT(last, 0.7 * first) << "first 10 steps " << first
-                               << ", last 20 steps " << last;
+  EXPECT_LT(last, 0.7 * first)
+      << "first 10 steps " << first << ", last 20 steps " << last;
   // Evaluate is the sum of the per-step losses of a fresh run.
   auto e = p->Evaluate(sgd, 0, 17);
   ASSERT_TRUE(e.ok());

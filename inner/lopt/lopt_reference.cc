@@ -18,7 +18,8 @@ Eigen::MatrixXd LoptReferenceMlp(const LoptMlpConfig& config,
     Eigen::MatrixXd w(d[l], d[l + 1]);
     const int64_t wo = config.theta_weight_offset(static_cast<int>(l));
     for (int64_t a = 0; a < d[l]; ++a) {
-      for (int64_t b = 0; b < d[l + 1]; ++b) w(a, b) = theta[wo + a * d[l + 1] + b];
+      for (int64_t b = 0; b < d[l + 1]; ++b)
+        w(a, b) = theta[wo + a * d[l + 1] + b];
     }
     const Eigen::RowVectorXd bias =
         theta.segment(config.theta_bias_offset(static_cast<int>(l)), d[l + 1])
@@ -38,23 +39,26 @@ Eigen::MatrixXd LoptReferenceFeatures(LoptReferenceTensor* tensor, int64_t t) {
   raw.col(1) = tensor->param;
   for (int k = 0; k < kNumMomenta; ++k) {
     const double beta = kMomentumDecays[k];
-    tensor->momenta[k] = beta * tensor->momenta[k] + (1.0 - beta) * tensor->grad;
+    tensor->momenta[k] =
+        beta * tensor->momenta[k] + (1.0 - beta) * tensor->grad;
     raw.col(2 + k) = tensor->momenta[k];
   }
   Eigen::MatrixXd features(n, kNumFeatures);
   for (int f = 0; f < kNumRowFeatures; ++f) {
-    const double mean_square = raw.col(f).squaredNorm() / static_cast<double>(n);
+    const double mean_square =
+        raw.col(f).squaredNorm() / static_cast<double>(n);
     features.col(f) = raw.col(f) / std::sqrt(kNormEpsilon + mean_square);
   }
   for (int s = 0; s < kNumTimeFeatures; ++s) {
-    features.col(kNumRowFeatures + s).setConstant(
-        std::tanh(static_cast<double>(t) / kTimescales[s] - 1.0));
+    features.col(kNumRowFeatures + s)
+        .setConstant(std::tanh(static_cast<double>(t) / kTimescales[s] - 1.0));
   }
   return features;
 }
 
-void LoptReferenceStep(const LoptMlpConfig& config, const Eigen::VectorXd& theta,
-                       int64_t t, std::vector<LoptReferenceTensor>* tensors) {
+void LoptReferenceStep(const LoptMlpConfig& config,
+                       const Eigen::VectorXd& theta, int64_t t,
+                       std::vector<LoptReferenceTensor>* tensors) {
   ES_CHECK(config.row_features == kNumRowFeatures &&
            config.particle_features == kNumTimeFeatures &&
            config.num_outputs == 2);

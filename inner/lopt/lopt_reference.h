@@ -15,11 +15,10 @@
 #ifndef ES_SINGLE_INNER_LOPT_LOPT_REFERENCE_H_
 #define ES_SINGLE_INNER_LOPT_LOPT_REFERENCE_H_
 
+#include <Eigen/Dense>
 #include <array>
 #include <cstdint>
 #include <vector>
-
-#include <Eigen/Dense>
 
 #include "inner/lopt/features.h"
 #include "inner/lopt/lopt_mlp.h"
@@ -44,8 +43,9 @@ Eigen::MatrixXd LoptReferenceFeatures(LoptReferenceTensor* tensor, int64_t t);
 
 // One optimiser step on every tensor of one inner network (F_r = 8,
 // F_p = 11, 2 outputs): momenta, features, MLP, p -= d exp(1e-3 m) 1e-3.
-void LoptReferenceStep(const LoptMlpConfig& config, const Eigen::VectorXd& theta,
-                       int64_t t, std::vector<LoptReferenceTensor>* tensors);
+void LoptReferenceStep(const LoptMlpConfig& config,
+                       const Eigen::VectorXd& theta, int64_t t,
+                       std::vector<LoptReferenceTensor>* tensors);
 
 }  // namespace es
 
