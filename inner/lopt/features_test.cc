@@ -23,7 +23,7 @@
 
 #include "estimators/philox.h"
 #include "gtest/gtest.h"
-#include "inner/lopt/lopt_mlp.h"
+#include "inner/lopt/lopt_mlp_config.h"
 #include "inner/lopt/lopt_reference.h"
 #include "inner/lopt/truncated_normal.h"
 

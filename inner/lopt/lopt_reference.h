@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "inner/lopt/features.h"
-#include "inner/lopt/lopt_mlp.h"
+#include "inner/lopt/lopt_mlp_config.h"
 
 namespace es {
 
