@@ -1,7 +1,8 @@
 // lopt_mlp.h - the LOLv2 learned optimiser's per-parameter MLP, batched over
 // particles (each with its own optimiser weights = one theta row) and over
 // rows (one row = one inner-network parameter), float32 on oneDNN 2.6 (v2
-// API); and the update rule that turns its two outputs into a step.
+// API). The shape (LoptMlpConfig), the update rule that turns the two
+// outputs into a step and the initial theta are in lopt_mlp_config.h.
 //
 // Paper: ES-Single (Vicol, Kolter, Swersky, ICML 2023) Sec. 4.4 / App. C.3
 // meta-train LOLv2 (Metz et al. 2019): an MLP with two hidden layers of 32
