@@ -217,7 +217,12 @@ void BM_LoptUnroll(benchmark::State& state) {
     return;
   }
   const LoptProblem& p = **problem;
-  auto states = p.NewStates(n);
+  auto made = p.NewStates(n);
+  if (!made.ok()) {
+    state.SkipWithError(made.status().ToString().c_str());
+    return;
+  }
+  ParticleStates* states = made->get();
   std::vector<int> idx(n);
   std::vector<uint64_t> keys(n);
   std::vector<int64_t> t0(n);
@@ -226,7 +231,7 @@ void BM_LoptUnroll(benchmark::State& state) {
     keys[i] = shared ? 1 : static_cast<uint64_t>(i / 2 + 1);
     t0[i] = shared ? 0 : 10 * (i / 2);
   }
-  p.Reset(states.get(), idx, keys);
+  p.Reset(states, idx, keys);
   RowMatrixXd thetas(n, p.theta_dim());
   for (int i = 0; i < n; ++i) {
     thetas.row(i) = p.SampleInitialTheta(2, i).transpose();
@@ -234,7 +239,12 @@ void BM_LoptUnroll(benchmark::State& state) {
   std::vector<double> losses(n);
   constexpr int kSteps = 10;  // K
   for (auto _ : state) {
-    p.Unroll(states.get(), 0, n, thetas, t0.data(), kSteps, losses.data());
+    if (absl::Status s =
+            p.Unroll(states, 0, n, thetas, t0.data(), kSteps, losses.data());
+        !s.ok()) {
+      state.SkipWithError(s.ToString().c_str());
+      return;
+    }
     benchmark::DoNotOptimize(losses.data());
   }
   SetRates(state, p.FlopsPerParticleStep() * n * kSteps,

@@ -2,13 +2,10 @@
 #include "inner/lopt/lopt_problem.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
-#include <limits>
 #include <mutex>
+#include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -23,16 +20,6 @@
 
 namespace es {
 namespace {
-
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-void ReportKernelError(const absl::Status& status) {
-  static std::atomic<bool> reported{false};
-  if (!reported.exchange(true)) {
-    std::fprintf(stderr, "lopt_problem: kernel failed: %s\n",
-                 status.ToString().c_str());
-  }
-}
 
 int64_t LargestPowerOfTwoAtMost(int64_t n) {
   int64_t p = 1;
@@ -59,6 +46,44 @@ class LoptStates : public ParticleStates {
     keys[to] = keys[from];
   }
 
+  // Checkpoint: episode keys, weights and the six momenta of every particle,
+  // in the main workspace's layout. That is the whole state: the step
+  // counters are the caller's (t0), the optimiser weights come with every
+  // Unroll, and the pooled workspaces, gradients and feature buffers are
+  // scratch rewritten before they are read.
+  absl::Status Save(StateWriter* out) const override {
+    out->Tag(tag);
+    out->Vector(keys);
+    out->Vector(main->params);
+    for (const std::vector<float>& m : main->momenta) out->Vector(m);
+    return absl::OkStatus();
+  }
+  // Checks the whole section's length first, so a truncated stream is an
+  // error before any particle changes; a stream of another layout fails on
+  // its tag or a vector length (then the states are unspecified).
+  absl::Status Load(StateReader* in) override {
+    const size_t floats = main->params.size();
+    const size_t need = sizeof(uint32_t) + tag.size() + sizeof(uint64_t) +
+                        keys.size() * sizeof(uint64_t) +
+                        (1 + kNumMomenta) *
+                            (sizeof(uint64_t) + floats * sizeof(float));
+    if (in->remaining() < need) {
+      return absl::DataLossError(absl::StrCat(
+          "checkpoint state of '", tag, "' for ", n, " particles needs ", need,
+          " bytes, ", in->remaining(), " are left (truncated, or saved with "
+          "fewer particles?)"));
+    }
+    if (auto s = in->Tag(tag); !s.ok()) return s;
+    if (auto s = in->Vector(&keys, n); !s.ok()) return s;
+    const int64_t size = static_cast<int64_t>(floats);
+    if (auto s = in->Vector(&main->params, size); !s.ok()) return s;
+    for (std::vector<float>& m : main->momenta) {
+      if (auto s = in->Vector(&m, size); !s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
+
+  std::string tag;  // "lopt_problem <layer sizes>": the layout of the state
   int n = 0;
   std::vector<uint64_t> keys;
   std::unique_ptr<LoptWorkspace> main;
@@ -192,15 +217,26 @@ void LoptProblem::TrainIndices(uint64_t key, int64_t t, int64_t* out) const {
 // ---------------------------------------------------------------------------
 // States.
 
-std::unique_ptr<ParticleStates> LoptProblem::NewStates(
+absl::StatusOr<std::unique_ptr<ParticleStates>> LoptProblem::NewStates(
     int num_particles) const {
-  ES_CHECK_MSG(num_particles >= 1, "NewStates needs at least one particle");
-  auto s = std::make_unique<LoptStates>();
-  s->n = num_particles;
-  s->keys.assign(num_particles, 0);
-  s->main = MakeLoptWorkspace(layer_sizes_, config_.batch_size, lopt_config(),
-                              num_particles);
-  return s;
+  absl::Status made = absl::OkStatus();
+  absl::StatusOr<std::unique_ptr<ParticleStates>> states = MakeParticleStates(
+      name(), num_particles, [&]() -> std::unique_ptr<ParticleStates> {
+        auto s = std::make_unique<LoptStates>();
+        s->tag = absl::StrCat("lopt_problem ", absl::StrJoin(layer_sizes_, "-"));
+        s->n = num_particles;
+        s->keys.assign(num_particles, 0);
+        auto ws = MakeLoptWorkspace(layer_sizes_, config_.batch_size,
+                                    lopt_config(), num_particles);
+        if (!ws.ok()) {
+          made = ws.status();
+          return nullptr;
+        }
+        s->main = *std::move(ws);
+        return s;
+      });
+  if (!made.ok()) return made;
+  return states;
 }
 
 void LoptProblem::Reset(ParticleStates* states, absl::Span<const int> particles,
@@ -254,29 +290,25 @@ std::vector<float> LoptProblem::GetParticleParams(const ParticleStates& states,
 // ---------------------------------------------------------------------------
 // Unroll.
 
-void LoptProblem::Unroll(ParticleStates* states, int begin, int end,
-                         const RowMatrixXd& thetas, const int64_t* t0,
-                         int num_steps, double* losses) const {
+absl::Status LoptProblem::Unroll(ParticleStates* states, int begin, int end,
+                                 const RowMatrixXd& thetas, const int64_t* t0,
+                                 int num_steps, double* losses) const {
   auto* s = static_cast<LoptStates*>(states);
-  ES_CHECK(begin >= 0 && begin <= end && end <= s->n);
-  ES_CHECK(thetas.rows() >= end && thetas.cols() == theta_dim());
-  if (begin == end) return;
+  if (absl::Status st =
+          ValidateUnrollArgs(*this, *s, begin, end, thetas, num_steps);
+      !st.ok()) {
+    return st;
+  }
+  if (begin == end) return absl::OkStatus();
   const LoptStepContext ctx{&train_, config_.batch_size, params_per_particle_,
                             chunk_};
   auto run = [&](LoptWorkspace* ws, int first) {
-    const absl::Status st =
-        RunLoptSteps(ctx, ws, s->keys.data() + first, thetas, first, t0 + first,
-                     num_steps, losses + first);
-    if (!st.ok()) {
-      ReportKernelError(st);
-      for (int i = 0; i < ws->n; ++i) losses[first + i] = kNaN;
-    }
+    return RunLoptSteps(ctx, ws, s->keys.data() + first, thetas, first,
+                        t0 + first, num_steps, losses + first);
   };
-  if (begin == 0 && end == s->n) {
-    run(s->main.get(), 0);
-    return;
-  }
-  // Other ranges: power-of-two chunks on pooled workspaces.
+  if (begin == 0 && end == s->n) return run(s->main.get(), 0);
+  // Other ranges: power-of-two chunks on pooled workspaces, made on first
+  // need and reused.
   for (int first = begin; first < end;) {
     const int size = static_cast<int>(LargestPowerOfTwoAtMost(end - first));
     LoptWorkspace* ws = nullptr;
@@ -287,22 +319,28 @@ void LoptProblem::Unroll(ParticleStates* states, int begin, int end,
         if (!s->busy[slot] && s->pool[slot]->n == size) break;
       }
       if (slot == s->pool.size()) {
-        s->pool.push_back(MakeLoptWorkspace(layer_sizes_, config_.batch_size,
-                                            lopt_config(), size));
+        auto made = MakeLoptWorkspace(layer_sizes_, config_.batch_size,
+                                      lopt_config(), size);
+        if (!made.ok()) return made.status();
+        s->pool.push_back(*std::move(made));
         s->busy.push_back(0);
       }
       s->busy[slot] = 1;
       ws = s->pool[slot].get();
     }
     CopyLoptSlices(s->main.get(), ws, first, /*to_small=*/true);
-    run(ws, first);
-    CopyLoptSlices(s->main.get(), ws, first, /*to_small=*/false);
+    const absl::Status status = run(ws, first);
+    if (status.ok()) {
+      CopyLoptSlices(s->main.get(), ws, first, /*to_small=*/false);
+    }
     {
       std::lock_guard<std::mutex> lock(s->pool_mutex);
       s->busy[slot] = 0;
     }
+    if (!status.ok()) return status;
     first += size;
   }
+  return absl::OkStatus();
 }
 
 }  // namespace es

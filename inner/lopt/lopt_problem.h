@@ -38,9 +38,21 @@
 // Divergence: non-finite gradients, features, updates or weights propagate
 // to a non-finite loss for that particle; nothing traps or crashes.
 //
+// Errors: a oneDNN kernel that cannot be created or run, or memory that
+// cannot be had, is returned as a Status by NewStates or Unroll (the states
+// are then unspecified); bad ranges and theta shapes are InvalidArgument.
+//
+// Checkpoints: ParticleStates::Save/Load write and read the episode keys,
+// the weights and the six momenta of every particle (all that later losses
+// depend on; the step counters are the caller's t0), so a resumed run
+// continues bit for bit (tested by the problem conformance suite).
+//
 // Allocation: NewStates allocates every buffer and kernel of the N-particle
 // workspace; Unroll allocates nothing in the full-range case (oneDNN's own
-// execute aside); sub-range workspaces are created on first need and reused.
+// execute aside; tested for lockstep in lopt_alloc_test) once the
+// per-particle-minibatch kernel exists, which the first call with differing
+// keys or step counters creates; sub-range workspaces are created on first
+// need and reused.
 //
 // Thread safety: immutable after Create; Unroll and Reset on disjoint
 // particle ranges of one ParticleStates may run concurrently. The kernels
@@ -99,12 +111,15 @@ class LoptProblem : public UnrolledProblem {
   std::string name() const override;
   int theta_dim() const override;
   int64_t horizon() const override { return config_.horizon; }
-  std::unique_ptr<ParticleStates> NewStates(int num_particles) const override;
+  // Allocates the whole N-particle workspace (ResourceExhausted if it does
+  // not fit, a kernel's Status if oneDNN refuses it).
+  absl::StatusOr<std::unique_ptr<ParticleStates>> NewStates(
+      int num_particles) const override;
   void Reset(ParticleStates* states, absl::Span<const int> particles,
              absl::Span<const uint64_t> episode_keys) const override;
-  void Unroll(ParticleStates* states, int begin, int end,
-              const RowMatrixXd& thetas, const int64_t* t0, int num_steps,
-              double* losses) const override;
+  absl::Status Unroll(ParticleStates* states, int begin, int end,
+                      const RowMatrixXd& thetas, const int64_t* t0,
+                      int num_steps, double* losses) const override;
 
   const LoptProblemConfig& config() const { return config_; }
   // {d_0, h_1, ..., C}.

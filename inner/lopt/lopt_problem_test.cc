@@ -103,6 +103,12 @@ std::unique_ptr<LoptProblem> Make(const LoptProblemConfig& c,
   return p.ok() ? std::move(*p) : nullptr;
 }
 
+std::unique_ptr<ParticleStates> States(const LoptProblem& p, int n) {
+  auto s = p.NewStates(n);
+  EXPECT_TRUE(s.ok()) << s.status();
+  return s.ok() ? *std::move(s) : nullptr;
+}
+
 void ResetAll(const LoptProblem& p, ParticleStates* s,
               const std::vector<uint64_t>& keys) {
   std::vector<int> idx(keys.size());
@@ -173,7 +179,7 @@ TEST(LoptProblemTest, ShapesAndNames) {
   EXPECT_EQ(paper.hidden_sizes, (std::vector<int64_t>{128, 128}));
   EXPECT_EQ(paper.batch_size, 128);
   EXPECT_EQ(paper.horizon, 5000);
-  auto s = p->NewStates(3);
+  auto s = States(*p, 3);
   EXPECT_EQ(s->num_particles(), 3);
 }
 
@@ -182,13 +188,13 @@ TEST(LoptProblemTest, ShapesAndNames) {
 TEST(LoptProblemTest, OneStepMatchesTheDoubleReference) {
   auto p = Make(TinyConfig());
   const uint64_t key = MixKey(5, 1);
-  auto s = p->NewStates(1);
+  auto s = States(*p, 1);
   ResetAll(*p, s.get(), {key});
   const std::vector<float> w0 = p->GetParticleParams(*s, 0);
   Eigen::VectorXd theta = 3.0 * p->SampleInitialTheta(9, 0);
   const int64_t t0 = 37;
   double loss = 0;
-  p->Unroll(s.get(), 0, 1, Rows(theta, 1), &t0, 1, &loss);
+  ASSERT_TRUE(p->Unroll(s.get(), 0, 1, Rows(theta, 1), &t0, 1, &loss).ok());
   const std::vector<float> w1 = p->GetParticleParams(*s, 0);
 
   // Reference gradient on minibatch t0 of `key`.
@@ -254,12 +260,14 @@ TEST(LoptProblemTest, OneStepMatchesTheDoubleReference) {
 
 TEST(LoptProblemTest, ZeroThetaLeavesTheWeights) {
   auto p = Make(TinyConfig());
-  auto s = p->NewStates(2);
+  auto s = States(*p, 2);
   ResetAll(*p, s.get(), {4, 4});
   const std::vector<float> w0 = p->GetParticleParams(*s, 1);
   const int64_t t0[2] = {0, 0};
   double losses[2];
-  p->Unroll(s.get(), 0, 2, Rows(Eigen::VectorXd::Zero(1762), 2), t0, 5, losses);
+  ASSERT_TRUE(p->Unroll(s.get(), 0, 2, Rows(Eigen::VectorXd::Zero(1762), 2),
+                        t0, 5, losses)
+                  .ok());
   EXPECT_EQ(p->GetParticleParams(*s, 1), w0);
   EXPECT_EQ(losses[0], losses[1]);
   EXPECT_GT(p->GetParticleMomentum(*s, 1, 0)[0] != 0.0f, 0);
@@ -268,13 +276,15 @@ TEST(LoptProblemTest, ZeroThetaLeavesTheWeights) {
 double MeanLoss(const LoptProblem& p, const Eigen::VectorXd& theta,
                 int64_t from, int64_t steps, ParticleStates* s) {
   double loss = 0;
-  p.Unroll(s, 0, 1, Rows(theta, 1), &from, static_cast<int>(steps), &loss);
+  const absl::Status st = p.Unroll(s, 0, 1, Rows(theta, 1), &from,
+                                  static_cast<int>(steps), &loss);
+  EXPECT_TRUE(st.ok()) << st;
   return loss / static_cast<double>(steps);
 }
 
 TEST(LoptProblemTest, HandSetSgdOptimiserLowersTheLoss) {
   auto p = Make(TinyConfig());
-  auto s = p->NewStates(1);
+  auto s = States(*p, 1);
   ResetAll(*p, s.get(), {17});
   const Eigen::VectorXd sgd = SgdTheta(p->lopt_config(), 30.0);
   const double first = MeanLoss(*p, sgd, 0, 10, s.get());
@@ -305,7 +315,7 @@ TEST(LoptProblemTest, FashionMnistWithTheHandSetOptimiser) {
   c.horizon = 60;
   const MlpDataView view{data->train.images, data->train.labels, 784};
   auto p = Make(c, view);
-  auto s = p->NewStates(1);
+  auto s = States(*p, 1);
   ResetAll(*p, s.get(), {3});
   const Eigen::VectorXd sgd = SgdTheta(p->lopt_config(), 30.0);
   const double first = MeanLoss(*p, sgd, 0, 10, s.get());
@@ -332,12 +342,13 @@ RowMatrixXd Thetas(const LoptProblem& p, int n) {
 }
 
 RunResult RunRange(const LoptProblem& p, int begin, int end, int steps = 4) {
-  auto s = p.NewStates(5);
+  auto s = States(p, 5);
   ResetAll(p, s.get(), kKeys);
   RunResult r;
   r.losses.assign(5, -1.0);
-  p.Unroll(s.get(), begin, end, Thetas(p, 5), kT0.data(), steps,
-           r.losses.data());
+  const absl::Status st = p.Unroll(s.get(), begin, end, Thetas(p, 5),
+                                  kT0.data(), steps, r.losses.data());
+  EXPECT_TRUE(st.ok()) << st;
   for (int i = 0; i < 5; ++i) r.params.push_back(p.GetParticleParams(*s, i));
   return r;
 }
@@ -357,11 +368,11 @@ TEST(LoptProblemTest, SubRangesLeaveOthersAndMatchTheFullBatch) {
     EXPECT_NE(sub.params[i], fresh.params[i]) << i;
   }
   // Particles 2 and 3 alone, in a batch of their own.
-  auto s = p->NewStates(2);
+  auto s = States(*p, 2);
   ResetAll(*p, s.get(), {11, 11});
   std::vector<double> alone(2);
   const RowMatrixXd th = Thetas(*p, 5).middleRows(2, 2);
-  p->Unroll(s.get(), 0, 2, th, kT0.data() + 2, 4, alone.data());
+  ASSERT_TRUE(p->Unroll(s.get(), 0, 2, th, kT0.data() + 2, 4, alone.data()).ok());
   EXPECT_EQ(alone[0], full.losses[2]);
   EXPECT_EQ(alone[1], full.losses[3]);
   EXPECT_EQ(p->GetParticleParams(*s, 1), full.params[3]);
@@ -393,7 +404,7 @@ TEST(LoptProblemTest, OneAndTwoThreadsGiveIdenticalBits) {
 
 TEST(LoptProblemTest, HugeStepsGiveNonFiniteLossesNotCrashes) {
   auto p = Make(TinyConfig());
-  auto s = p->NewStates(2);
+  auto s = States(*p, 2);
   ResetAll(*p, s.get(), {1, 1});
   RowMatrixXd th = Rows(SgdTheta(p->lopt_config(), 1e30), 2);
   th.row(1) = SgdTheta(p->lopt_config(), 1.0).transpose();
@@ -401,7 +412,7 @@ TEST(LoptProblemTest, HugeStepsGiveNonFiniteLossesNotCrashes) {
   th(0, p->lopt_config().theta_bias_offset(2) + 1) = 1e9;
   const int64_t t0[2] = {0, 0};
   double losses[2];
-  p->Unroll(s.get(), 0, 2, th, t0, 6, losses);
+  ASSERT_TRUE(p->Unroll(s.get(), 0, 2, th, t0, 6, losses).ok());
   EXPECT_FALSE(std::isfinite(losses[0]));
   EXPECT_TRUE(std::isfinite(losses[1]));
 }

@@ -2,12 +2,12 @@
 #include "inner/lopt/lopt_workspace.h"
 
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
-#include <string>
+#include <new>
+#include <stdexcept>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "estimators/philox.h"
 #include "inner/lopt/features.h"
 
@@ -37,23 +37,11 @@ LoptTensor TensorOf(LoptWorkspace* ws, const LoptTensorInfo& t, int i) {
   return v;
 }
 
-template <typename T>
-std::unique_ptr<T> OrDie(absl::StatusOr<std::unique_ptr<T>> made,
-                         const std::string& what) {
-  if (!made.ok()) {
-    // NewStates cannot return a status (yet); Create() built these shapes.
-    std::fprintf(stderr, "lopt_problem: cannot create %s: %s\n", what.c_str(),
-                 made.status().ToString().c_str());
-    std::abort();
-  }
-  return std::move(*made);
-}
-
 }  // namespace
 
-std::unique_ptr<LoptWorkspace> MakeLoptWorkspace(
+absl::StatusOr<std::unique_ptr<LoptWorkspace>> MakeLoptWorkspace(
     const std::vector<int64_t>& layer_sizes, int64_t batch_size,
-    const LoptMlpConfig& lopt_config, int n) {
+    const LoptMlpConfig& lopt_config, int n) try {
   auto ws = std::make_unique<LoptWorkspace>();
   ws->n = n;
   BatchedMlpConfig& c = ws->shared_config;
@@ -63,10 +51,14 @@ std::unique_ptr<LoptWorkspace> MakeLoptWorkspace(
   c.input_mode = InputMode::kShared;
   ws->per_particle_config = c;
   ws->per_particle_config.input_mode = InputMode::kPerParticle;
-  ws->shared = OrDie(BatchedMlp::Create(c), c.DebugString());
+  auto shared = BatchedMlp::Create(c);
+  if (!shared.ok()) return shared.status();
+  ws->shared = *std::move(shared);
   LoptMlpConfig lc = lopt_config;
   lc.num_particles = n;
-  ws->lopt = OrDie(LoptMlp::Create(lc), lc.DebugString());
+  auto lopt = LoptMlp::Create(lc);
+  if (!lopt.ok()) return lopt.status();
+  ws->lopt = *std::move(lopt);
   ws->params.assign(c.num_params(), 0.0f);
   ws->grads.assign(c.num_params(), 0.0f);
   ws->momenta.assign(kNumMomenta, std::vector<float>(c.num_params(), 0.0f));
@@ -82,16 +74,32 @@ std::unique_ptr<LoptWorkspace> MakeLoptWorkspace(
   ws->thetas.assign(static_cast<size_t>(n) * lc.theta_dim(), 0.0);
   ws->tensors = Tensors(c);
   return ws;
+} catch (const std::bad_alloc&) {
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "lopt_problem: not enough memory for the buffers of ", n, " particles"));
+} catch (const std::length_error&) {
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "lopt_problem: not enough memory for the buffers of ", n, " particles"));
 }
 
 namespace {
 
-void EnsurePerParticle(LoptWorkspace* ws) {
-  if (ws->per_particle != nullptr) return;
-  ws->per_particle = OrDie(BatchedMlp::Create(ws->per_particle_config),
-                           ws->per_particle_config.DebugString());
+absl::Status EnsurePerParticle(LoptWorkspace* ws) try {
+  if (ws->per_particle != nullptr) return absl::OkStatus();
+  auto kernel = BatchedMlp::Create(ws->per_particle_config);
+  if (!kernel.ok()) return kernel.status();
   ws->pp_images.assign(ws->per_particle_config.inputs_size(), 0.0f);
   ws->pp_labels.assign(ws->per_particle_config.labels_size(), 0);
+  ws->per_particle = *std::move(kernel);  // last: marks the buffers as made
+  return absl::OkStatus();
+} catch (const std::bad_alloc&) {
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "lopt_problem: not enough memory for per-particle minibatches of ",
+      ws->n, " particles"));
+} catch (const std::length_error&) {
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "lopt_problem: not enough memory for per-particle minibatches of ",
+      ws->n, " particles"));
 }
 
 }  // namespace
@@ -237,7 +245,9 @@ absl::Status RunChunk(const LoptStepContext& ctx, LoptWorkspace* ws,
   for (int i = 1; i < n; ++i) {
     shared = shared && keys[i] == keys[0] && t0[i] == t0[0];
   }
-  if (!shared) EnsurePerParticle(ws);
+  if (!shared) {
+    if (absl::Status s = EnsurePerParticle(ws); !s.ok()) return s;
+  }
   BatchedMlp* kernel = shared ? ws->shared.get() : ws->per_particle.get();
   const int64_t P = thetas.cols();
   for (int i = 0; i < n; ++i) {

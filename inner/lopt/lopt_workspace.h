@@ -6,8 +6,9 @@
 //
 // Usage (what LoptProblem does):
 //   auto ws = MakeLoptWorkspace(layer_sizes, batch_size, lopt_config, n);
+//   if (!ws.ok()) return ws.status();
 //   LoptStepContext ctx{&train, batch_size, rows, chunk};
-//   absl::Status s = RunLoptSteps(ctx, ws.get(), keys, thetas, first, t0,
+//   absl::Status s = RunLoptSteps(ctx, ws->get(), keys, thetas, first, t0,
 //                                 num_steps, losses);
 #ifndef ES_SINGLE_INNER_LOPT_LOPT_WORKSPACE_H_
 #define ES_SINGLE_INNER_LOPT_LOPT_WORKSPACE_H_
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "estimators/unrolled_problem.h"
 #include "inner/kernels/batched_mlp.h"
 #include "inner/kernels/batched_mlp_layout.h"
@@ -56,9 +58,11 @@ struct LoptWorkspace {
   std::vector<LoptTensorInfo> tensors;        // offsets for n particles
 };
 
-// Creates every buffer and kernel for n particles (aborts if a kernel cannot
-// be created: LoptProblem::Create has already built these shapes).
-std::unique_ptr<LoptWorkspace> MakeLoptWorkspace(
+// Creates every buffer and kernel for n particles; a kernel that oneDNN
+// refuses comes back as its Status, an allocation failure as
+// ResourceExhausted. The per-particle-minibatch kernel and its buffers are
+// made on first need by RunLoptSteps (same errors).
+absl::StatusOr<std::unique_ptr<LoptWorkspace>> MakeLoptWorkspace(
     const std::vector<int64_t>& layer_sizes, int64_t batch_size,
     const LoptMlpConfig& lopt_config, int n);
 
@@ -82,7 +86,8 @@ struct LoptStepContext {
 
 // num_steps steps for the workspace's particles, which are particles
 // [first, first + ws->n) of thetas, keys and t0 indexed from `first`
-// (keys, t0 and losses point at the workspace's first particle).
+// (keys, t0 and losses point at the workspace's first particle). A kernel
+// or allocation failure is returned; the weights may then be part-updated.
 absl::Status RunLoptSteps(const LoptStepContext& ctx, LoptWorkspace* ws,
                           const uint64_t* keys, const RowMatrixXd& thetas,
                           int first, const int64_t* t0, int num_steps,
