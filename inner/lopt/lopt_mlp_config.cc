@@ -70,16 +70,23 @@ std::vector<int64_t> LoptMlpConfig::layer_sizes() const {
   return d;
 }
 
+int64_t LoptMlpConfig::layer_size(int l) const {
+  const int H = static_cast<int>(hidden_sizes.size());
+  if (l == 0) return num_inputs();
+  if (l <= H) return hidden_sizes[l - 1];
+  return num_outputs;
+}
+
 int64_t LoptMlpConfig::theta_weight_offset(int layer) const {
-  const std::vector<int64_t> d = layer_sizes();
   int64_t offset = 0;
-  for (int l = 0; l < layer; ++l) offset += (d[l] + 1) * d[l + 1];
+  for (int l = 0; l < layer; ++l) {
+    offset += (layer_size(l) + 1) * layer_size(l + 1);
+  }
   return offset;
 }
 
 int64_t LoptMlpConfig::theta_bias_offset(int layer) const {
-  const std::vector<int64_t> d = layer_sizes();
-  return theta_weight_offset(layer) + d[layer] * d[layer + 1];
+  return theta_weight_offset(layer) + layer_size(layer) * layer_size(layer + 1);
 }
 
 int64_t LoptMlpConfig::theta_dim() const {

@@ -47,7 +47,10 @@ struct LoptMlpConfig {
   int64_t input_stride() const { return row_features + 1; }
   // {d_0, h_1, ..., h_H, num_outputs}.
   std::vector<int64_t> layer_sizes() const;
-  // P: weights and biases of one MLP.
+  // Entry l of layer_sizes(), l in [0, H + 1], without building the vector.
+  int64_t layer_size(int l) const;
+  // P: weights and biases of one MLP. This and the offsets allocate nothing
+  // (LoptMlp::SetWeights runs in every Unroll).
   int64_t theta_dim() const;
   // Offsets of W_l and b_l inside a theta row.
   int64_t theta_weight_offset(int layer) const;

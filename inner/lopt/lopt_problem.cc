@@ -144,6 +144,10 @@ LoptProblem::LoptProblem(const LoptProblemConfig& config, MlpDataView train)
     params_per_particle_ += (layer_sizes_[l] + 1) * layer_sizes_[l + 1];
   }
   chunk_ = std::min(config.rows_per_chunk, params_per_particle_);
+  // Computed once: Unroll asks for theta_dim() and must not allocate.
+  lopt_config_.hidden_sizes = config_.lopt_hidden_sizes;
+  lopt_config_.rows = chunk_;
+  theta_dim_ = static_cast<int>(lopt_config_.theta_dim());
 }
 
 LoptProblem::~LoptProblem() = default;
@@ -184,16 +188,7 @@ std::string LoptProblem::name() const {
                       config_.batch_size, "_T", config_.horizon);
 }
 
-LoptMlpConfig LoptProblem::lopt_config() const {
-  LoptMlpConfig c;
-  c.hidden_sizes = config_.lopt_hidden_sizes;
-  c.rows = chunk_;
-  return c;
-}
-
-int LoptProblem::theta_dim() const {
-  return static_cast<int>(lopt_config().theta_dim());
-}
+int LoptProblem::theta_dim() const { return theta_dim_; }
 
 double LoptProblem::FlopsPerParticleStep() const {
   BatchedMlpConfig c;

@@ -127,7 +127,7 @@ class LoptProblem : public UnrolledProblem {
   // M: weights and biases of one inner network (= optimiser rows per step).
   int64_t params_per_particle() const { return params_per_particle_; }
   // The optimiser MLP's shape (N = 1, rows = the chunk size).
-  LoptMlpConfig lopt_config() const;
+  const LoptMlpConfig& lopt_config() const { return lopt_config_; }
   // Matmul flops of one inner step of one particle: inner forward + backward
   // plus the optimiser MLP over M rows (as executed, LoptMlpConfig::
   // FlopsPerRow).
@@ -155,6 +155,8 @@ class LoptProblem : public UnrolledProblem {
   std::vector<int64_t> layer_sizes_;
   int64_t params_per_particle_ = 0;
   int64_t chunk_ = 0;  // rows per particle per optimiser-MLP call
+  LoptMlpConfig lopt_config_;  // N = 1, rows = chunk_
+  int theta_dim_ = 0;          // P
 };
 
 }  // namespace es
