@@ -83,8 +83,8 @@ class LoptAllocTest : public ::testing::Test {
     labels_.resize(kExamples);
     for (int64_t i = 0; i < kExamples; ++i) {
       for (int64_t f = 0; f < kFeatures; ++f) {
-        images_[i * kFeatures + f] = static_cast<float>(
-            UniformOpen(rk, i, 0, static_cast<uint32_t>(f)));
+        images_[i * kFeatures + f] =
+            static_cast<float>(UniformOpen(rk, i, 0, static_cast<uint32_t>(f)));
       }
       labels_[i] = static_cast<int32_t>(i % kClasses);
     }
@@ -94,14 +94,12 @@ class LoptAllocTest : public ::testing::Test {
     c.batch_size = 8;
     c.horizon = 100;
     c.rows_per_chunk = 48;  // 16*8+8 + 8*6+6 + 6*4+4 = 218 rows: 5 chunks
-    auto p = LoptProblem::Create(
-        c, MlpDataView{images_, labels_, kFeatures});
+    auto p = LoptProblem::Create(c, MlpDataView{images_, labels_, kFeatures});
     ASSERT_TRUE(p.ok()) << p.status();
     problem_ = *std::move(p);
     thetas_.resize(kN, problem_->theta_dim());
     for (int i = 0; i < kN; ++i) {
-      thetas_.row(i) =
-          3.0 * problem_->SampleInitialTheta(1, i).transpose();
+      thetas_.row(i) = 3.0 * problem_->SampleInitialTheta(1, i).transpose();
     }
   }
 
@@ -119,8 +117,8 @@ class LoptAllocTest : public ::testing::Test {
     std::vector<double> losses(kN, 0.0);
     if (warm_up) {
       EXPECT_TRUE(problem_
-                      ->Unroll(states->get(), begin, end, thetas_, t0.data(),
-                               2, losses.data())
+                      ->Unroll(states->get(), begin, end, thetas_, t0.data(), 2,
+                               losses.data())
                       .ok());
     }
     std::vector<int64_t> later = t0;

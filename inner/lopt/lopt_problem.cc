@@ -63,15 +63,16 @@ class LoptStates : public ParticleStates {
   // its tag or a vector length (then the states are unspecified).
   absl::Status Load(StateReader* in) override {
     const size_t floats = main->params.size();
-    const size_t need = sizeof(uint32_t) + tag.size() + sizeof(uint64_t) +
-                        keys.size() * sizeof(uint64_t) +
-                        (1 + kNumMomenta) *
-                            (sizeof(uint64_t) + floats * sizeof(float));
+    const size_t need =
+        sizeof(uint32_t) + tag.size() + sizeof(uint64_t) +
+        keys.size() * sizeof(uint64_t) +
+        (1 + kNumMomenta) * (sizeof(uint64_t) + floats * sizeof(float));
     if (in->remaining() < need) {
-      return absl::DataLossError(absl::StrCat(
-          "checkpoint state of '", tag, "' for ", n, " particles needs ", need,
-          " bytes, ", in->remaining(), " are left (truncated, or saved with "
-          "fewer particles?)"));
+      return absl::DataLossError(
+          absl::StrCat("checkpoint state of '", tag, "' for ", n,
+                       " particles needs ", need, " bytes, ", in->remaining(),
+                       " are left (truncated, or saved with "
+                       "fewer particles?)"));
     }
     if (auto s = in->Tag(tag); !s.ok()) return s;
     if (auto s = in->Vector(&keys, n); !s.ok()) return s;
@@ -218,9 +219,11 @@ absl::StatusOr<std::unique_ptr<ParticleStates>> LoptProblem::NewStates(
   absl::StatusOr<std::unique_ptr<ParticleStates>> states = MakeParticleStates(
       name(), num_particles, [&]() -> std::unique_ptr<ParticleStates> {
         auto s = std::make_unique<LoptStates>();
-        s->tag = absl::StrCat("lopt_problem ", absl::StrJoin(layer_sizes_, "-"));
+        s->tag =
+            absl::StrCat("lopt_problem ", absl::StrJoin(layer_sizes_, "-"));
         s->n = num_particles;
-        s->keys.assign(num_particles, 0);
+        // The workspace first: its kernels validate the particle count
+        // before anything of size N is allocated.
         auto ws = MakeLoptWorkspace(layer_sizes_, config_.batch_size,
                                     lopt_config(), num_particles);
         if (!ws.ok()) {
@@ -228,6 +231,7 @@ absl::StatusOr<std::unique_ptr<ParticleStates>> LoptProblem::NewStates(
           return nullptr;
         }
         s->main = *std::move(ws);
+        s->keys.assign(num_particles, 0);
         return s;
       });
   if (!made.ok()) return made;

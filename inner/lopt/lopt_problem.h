@@ -154,7 +154,7 @@ class LoptProblem : public UnrolledProblem {
   MlpDataView train_;
   std::vector<int64_t> layer_sizes_;
   int64_t params_per_particle_ = 0;
-  int64_t chunk_ = 0;  // rows per particle per optimiser-MLP call
+  int64_t chunk_ = 0;          // rows per particle per optimiser-MLP call
   LoptMlpConfig lopt_config_;  // N = 1, rows = chunk_
   int theta_dim_ = 0;          // P
 };

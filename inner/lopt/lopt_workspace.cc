@@ -94,12 +94,12 @@ absl::Status EnsurePerParticle(LoptWorkspace* ws) try {
   return absl::OkStatus();
 } catch (const std::bad_alloc&) {
   return absl::ResourceExhaustedError(absl::StrCat(
-      "lopt_problem: not enough memory for per-particle minibatches of ",
-      ws->n, " particles"));
+      "lopt_problem: not enough memory for per-particle minibatches of ", ws->n,
+      " particles"));
 } catch (const std::length_error&) {
   return absl::ResourceExhaustedError(absl::StrCat(
-      "lopt_problem: not enough memory for per-particle minibatches of ",
-      ws->n, " particles"));
+      "lopt_problem: not enough memory for per-particle minibatches of ", ws->n,
+      " particles"));
 }
 
 }  // namespace
