@@ -2,6 +2,8 @@
 // small synthetic data set (16 features, 4 classes, labels from a fixed
 // random linear map) so that each runs in milliseconds:
 //   * config and data validation name the wrong value; shapes and names;
+//     NewStates/Unroll errors are Statuses; checkpoints name their network
+//     and a truncated one changes nothing;
 //   * one Unroll step equals the double reference: the gradient of
 //     inner/kernels/batched_mlp_reference.h fed to the LOLv2 step of
 //     lopt_reference.h (momenta and weights);
@@ -183,6 +185,59 @@ TEST(LoptProblemTest, ShapesAndNames) {
   EXPECT_EQ(s->num_particles(), 3);
 }
 
+TEST(LoptProblemTest, NewStatesAndUnrollErrorsAreStatuses) {
+  auto p = Make(TinyConfig());
+  EXPECT_THAT(std::string(p->NewStates(0).status().message()),
+              HasSubstr("at least one particle, got 0"));
+  // Far more particles than the kernels allow: an error before anything
+  // large is allocated, not an abort.
+  EXPECT_THAT(std::string(p->NewStates(1 << 30).status().message()),
+              HasSubstr("num_particles = 1073741824"));
+  auto s = States(*p, 2);
+  ResetAll(*p, s.get(), {1, 1});
+  const int64_t t0[3] = {0, 0, 0};
+  double losses[3];
+  const RowMatrixXd three = Rows(Eigen::VectorXd::Zero(1762), 3);
+  EXPECT_THAT(
+      std::string(p->Unroll(s.get(), 0, 3, three, t0, 1, losses).message()),
+      HasSubstr("particle range [0, 3)"));
+  const RowMatrixXd narrow = Rows(Eigen::VectorXd::Zero(5), 2);
+  EXPECT_THAT(
+      std::string(p->Unroll(s.get(), 0, 2, narrow, t0, 1, losses).message()),
+      HasSubstr("P = 1762"));
+}
+
+// A checkpoint restores only into states of the same inner network, and a
+// truncated one is rejected before any particle changes.
+TEST(LoptProblemTest, CheckpointsNameTheirNetwork) {
+  auto p = Make(TinyConfig());
+  auto s = States(*p, 2);
+  ResetAll(*p, s.get(), {1, 2});
+  StateWriter w;
+  ASSERT_TRUE(s->Save(&w).ok());
+  const std::string bytes = w.Take();
+
+  LoptProblemConfig other = TinyConfig();
+  other.hidden_sizes = {9};
+  auto q = Make(other);
+  auto t = States(*q, 2);
+  StateReader r(bytes);
+  EXPECT_THAT(std::string(t->Load(&r).message()),
+              HasSubstr("lopt_problem 16-9-4"));
+
+  auto u = States(*p, 2);
+  ResetAll(*p, u.get(), {5, 6});
+  const std::vector<float> before = p->GetParticleParams(*u, 1);
+  StateReader cut(absl::string_view(bytes).substr(0, bytes.size() - 4));
+  EXPECT_THAT(std::string(u->Load(&cut).message()), HasSubstr("truncated"));
+  EXPECT_EQ(p->GetParticleParams(*u, 1), before);
+  StateReader whole(bytes);
+  ASSERT_TRUE(u->Load(&whole).ok());
+  EXPECT_TRUE(whole.Finish().ok());
+  EXPECT_EQ(p->GetParticleParams(*u, 1), p->GetParticleParams(*s, 1));
+  EXPECT_EQ(p->GetParticleMomentum(*u, 0, 5), p->GetParticleMomentum(*s, 0, 5));
+}
+
 // One step from a fresh state against batched_mlp_reference + the LOLv2
 // reference step, at a step counter t0 = 37 (time features nontrivial).
 TEST(LoptProblemTest, OneStepMatchesTheDoubleReference) {
@@ -265,8 +320,8 @@ TEST(LoptProblemTest, ZeroThetaLeavesTheWeights) {
   const std::vector<float> w0 = p->GetParticleParams(*s, 1);
   const int64_t t0[2] = {0, 0};
   double losses[2];
-  ASSERT_TRUE(p->Unroll(s.get(), 0, 2, Rows(Eigen::VectorXd::Zero(1762), 2),
-                        t0, 5, losses)
+  ASSERT_TRUE(p->Unroll(s.get(), 0, 2, Rows(Eigen::VectorXd::Zero(1762), 2), t0,
+                        5, losses)
                   .ok());
   EXPECT_EQ(p->GetParticleParams(*s, 1), w0);
   EXPECT_EQ(losses[0], losses[1]);
@@ -276,8 +331,8 @@ TEST(LoptProblemTest, ZeroThetaLeavesTheWeights) {
 double MeanLoss(const LoptProblem& p, const Eigen::VectorXd& theta,
                 int64_t from, int64_t steps, ParticleStates* s) {
   double loss = 0;
-  const absl::Status st = p.Unroll(s, 0, 1, Rows(theta, 1), &from,
-                                  static_cast<int>(steps), &loss);
+  const absl::Status st =
+      p.Unroll(s, 0, 1, Rows(theta, 1), &from, static_cast<int>(steps), &loss);
   EXPECT_TRUE(st.ok()) << st;
   return loss / static_cast<double>(steps);
 }
@@ -347,7 +402,7 @@ RunResult RunRange(const LoptProblem& p, int begin, int end, int steps = 4) {
   RunResult r;
   r.losses.assign(5, -1.0);
   const absl::Status st = p.Unroll(s.get(), begin, end, Thetas(p, 5),
-                                  kT0.data(), steps, r.losses.data());
+                                   kT0.data(), steps, r.losses.data());
   EXPECT_TRUE(st.ok()) << st;
   for (int i = 0; i < 5; ++i) r.params.push_back(p.GetParticleParams(*s, i));
   return r;
@@ -372,7 +427,8 @@ TEST(LoptProblemTest, SubRangesLeaveOthersAndMatchTheFullBatch) {
   ResetAll(*p, s.get(), {11, 11});
   std::vector<double> alone(2);
   const RowMatrixXd th = Thetas(*p, 5).middleRows(2, 2);
-  ASSERT_TRUE(p->Unroll(s.get(), 0, 2, th, kT0.data() + 2, 4, alone.data()).ok());
+  ASSERT_TRUE(
+      p->Unroll(s.get(), 0, 2, th, kT0.data() + 2, 4, alone.data()).ok());
   EXPECT_EQ(alone[0], full.losses[2]);
   EXPECT_EQ(alone[1], full.losses[3]);
   EXPECT_EQ(p->GetParticleParams(*s, 1), full.params[3]);
