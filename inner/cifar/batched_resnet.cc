@@ -8,8 +8,11 @@
 #include <utility>
 #include <vector>
 
+#include <omp.h>
+
 #include "absl/strings/str_cat.h"
 #include "estimators/check.h"
+#include "inner/cifar/channel_batch_norm.h"
 #include "inner/cifar/dnnl_steps.h"
 #include "inner/kernels/dnnl_status.h"
 #include "oneapi/dnnl/dnnl.hpp"
@@ -28,6 +31,10 @@ using Dt = memory::data_type;
 using Tag = memory::format_tag;
 
 memory::desc Flat(int64_t n) { return memory::desc({n}, Dt::f32, Tag::a); }
+
+// The buffer behind a memory object (for bound memories: the array bound
+// by the current call).
+float* Ptr(const memory& m) { return static_cast<float*>(m.get_data_handle()); }
 
 // Row-major [d0, d1, d2], and the [d0, rows, cols] view of a row-major
 // [d0, cols, rows] array.
@@ -51,6 +58,7 @@ struct ConvBn {
   memory user_w;    // caller's weights (goihw / oihw)
   memory wei;       // weights in the convolution's format
   memory z, a, mean, var, ws, scale, shift;
+  ChannelLayout layout;  // of z and a (BatchNormImpl::kDeterministic)
   dnnl::convolution_forward::primitive_desc conv_pd;
   dnnl::batch_normalization_forward::primitive_desc bn_pd;
 };
@@ -75,6 +83,7 @@ const Dims kPad = {1, 1};
 struct BatchedResNet::Impl {
   ResNetConfig config;
   std::string context;
+  absl::Status deferred;  // a failure found while building (not a throw)
   std::unique_ptr<StepList> steps;
   std::unique_ptr<BufferPool> pool;
   StepSequence fwd, inf, bwd;
@@ -170,15 +179,48 @@ memory BatchedResNet::Impl::BuildConvBn(int l, const memory& producer) {
                        "conv" + tag));
 
   context = absl::StrCat("creating batch norm ", l, " for ", c.DebugString());
+  L.scale = steps->Owned(Flat(N * co));
+  L.shift = steps->Owned(Flat(N * co));
+  L.mean = steps->View(Flat(N * co), stats_mean, c.stats_offset(l));
+  L.var = steps->View(Flat(N * co), stats_var, c.stats_offset(l));
+  const memory run_mean =
+      steps->Bound(Flat(N * co), Source::kRunMean, c.stats_offset(l));
+  const memory run_var =
+      steps->Bound(Flat(N * co), Source::kRunVar, c.stats_offset(l));
+  if (c.batch_norm == BatchNormImpl::kDeterministic) {
+    absl::StatusOr<ChannelLayout> layout = ChannelLayoutOf(L.z.get_desc());
+    if (!layout.ok()) {
+      deferred = absl::Status(layout.status().code(),
+                              absl::StrCat(layout.status().message(), " while ",
+                                           context));
+      return L.z;
+    }
+    L.layout = *layout;
+    L.a = Track(steps->Owned(L.z.get_desc()));
+    const float eps = c.bn_epsilon;
+    float* z = Ptr(L.z);
+    float* a = Ptr(L.a);
+    float* scale = Ptr(L.scale);
+    float* shift = Ptr(L.shift);
+    float* mean = Ptr(L.mean);
+    float* var = Ptr(L.var);
+    const ChannelLayout lay = L.layout;
+    fwd.push_back(StepList::Callback(
+        [=] { BatchNormReluForward(lay, z, scale, shift, eps, mean, var, a); },
+        "bn" + tag));
+    inf.push_back(StepList::Callback(
+        [=] {
+          BatchNormReluInference(lay, z, scale, shift, Ptr(run_mean),
+                                 Ptr(run_var), eps, a);
+        },
+        "bn_inference" + tag));
+    return L.a;
+  }
   dnnl::batch_normalization_forward::desc bn_desc(
       dnnl::prop_kind::forward_training, L.z.get_desc(), c.bn_epsilon,
       BnFlags());
   L.bn_pd = dnnl::batch_normalization_forward::primitive_desc(
       bn_desc, StepList::Attr(), steps->engine());
-  L.scale = steps->Owned(Flat(N * co));
-  L.shift = steps->Owned(Flat(N * co));
-  L.mean = steps->View(Flat(N * co), stats_mean, c.stats_offset(l));
-  L.var = steps->View(Flat(N * co), stats_var, c.stats_offset(l));
   L.a = Track(steps->Owned(L.bn_pd.dst_desc()));
   L.ws = steps->Owned(L.bn_pd.workspace_desc());
   fwd.push_back(steps->MakeStep(L.bn_pd,
@@ -195,10 +237,6 @@ memory BatchedResNet::Impl::BuildConvBn(int l, const memory& producer) {
       BnFlags() | dnnl::normalization_flags::use_global_stats);
   dnnl::batch_normalization_forward::primitive_desc inf_pd(
       inf_desc, StepList::Attr(), steps->engine());
-  const memory run_mean =
-      steps->Bound(Flat(N * co), Source::kRunMean, c.stats_offset(l));
-  const memory run_var =
-      steps->Bound(Flat(N * co), Source::kRunVar, c.stats_offset(l));
   inf.push_back(steps->MakeStep(inf_pd,
                                 {{DNNL_ARG_SRC, L.z},
                                  {DNNL_ARG_SCALE, L.scale},
@@ -285,35 +323,69 @@ Diff BatchedResNet::Impl::ConvBnBack(int l, const Diff& da, bool need_dx) {
                          c.DebugString());
   const ConvBn& L = layers[l];
   const Diff dA = As(da, L.a.get_desc(), "diff_a" + tag);
-  dnnl::batch_normalization_backward::desc bn_desc(
-      dnnl::prop_kind::backward, L.z.get_desc(), L.z.get_desc(),
-      c.bn_epsilon, BnFlags());
-  dnnl::batch_normalization_backward::primitive_desc bn_pd(
-      bn_desc, StepList::Attr(), steps->engine(), L.bn_pd);
   const Diff dz = Take(L.z.get_desc());
-  bwd.push_back(steps->MakeStep(
-      bn_pd,
-      {{DNNL_ARG_SRC, L.z},
-       {DNNL_ARG_MEAN, L.mean},
-       {DNNL_ARG_VARIANCE, L.var},
-       {DNNL_ARG_DIFF_DST, dA.mem},
-       {DNNL_ARG_SCALE, L.scale},
-       {DNNL_ARG_SHIFT, L.shift},
-       {DNNL_ARG_WORKSPACE, L.ws},
-       {DNNL_ARG_DIFF_SRC, dz.mem},
-       {DNNL_ARG_DIFF_SCALE,
-        steps->Bound(Flat(N * co), Source::kGrads, c.bn_scale_offset(l))},
-       {DNNL_ARG_DIFF_SHIFT,
-        steps->Bound(Flat(N * co), Source::kGrads, c.bn_shift_offset(l))}},
-      "bn_backward" + tag));
+  const memory dgamma =
+      steps->Bound(Flat(N * co), Source::kGrads, c.bn_scale_offset(l));
+  const memory dbeta =
+      steps->Bound(Flat(N * co), Source::kGrads, c.bn_shift_offset(l));
+  if (c.batch_norm == BatchNormImpl::kDeterministic) {
+    const ChannelLayout lay = L.layout;
+    const float eps = c.bn_epsilon;
+    float* z = Ptr(L.z);
+    float* a = Ptr(L.a);
+    float* dy = Ptr(dA.mem);
+    float* dzp = Ptr(dz.mem);
+    float* scale = Ptr(L.scale);
+    float* mean = Ptr(L.mean);
+    float* var = Ptr(L.var);
+    bwd.push_back(StepList::Callback(
+        [=] {
+          BatchNormReluBackward(lay, z, a, dy, scale, mean, var, eps, dzp,
+                                Ptr(dgamma), Ptr(dbeta));
+        },
+        "bn_backward" + tag));
+  } else {
+    dnnl::batch_normalization_backward::desc bn_desc(
+        dnnl::prop_kind::backward, L.z.get_desc(), L.z.get_desc(),
+        c.bn_epsilon, BnFlags());
+    dnnl::batch_normalization_backward::primitive_desc bn_pd(
+        bn_desc, StepList::Attr(), steps->engine(), L.bn_pd);
+    bwd.push_back(steps->MakeStep(bn_pd,
+                                  {{DNNL_ARG_SRC, L.z},
+                                   {DNNL_ARG_MEAN, L.mean},
+                                   {DNNL_ARG_VARIANCE, L.var},
+                                   {DNNL_ARG_DIFF_DST, dA.mem},
+                                   {DNNL_ARG_SCALE, L.scale},
+                                   {DNNL_ARG_SHIFT, L.shift},
+                                   {DNNL_ARG_WORKSPACE, L.ws},
+                                   {DNNL_ARG_DIFF_SRC, dz.mem},
+                                   {DNNL_ARG_DIFF_SCALE, dgamma},
+                                   {DNNL_ARG_DIFF_SHIFT, dbeta}},
+                                  "bn_backward" + tag));
+  }
   if (dA.index != da.index) Give(dA);
 
   const memory::desc any_w(L.user_w.get_desc().dims(), Dt::f32, Tag::any);
   dnnl::convolution_backward_weights::desc w_desc(
       dnnl::algorithm::convolution_direct, L.src.get_desc(), any_w,
       L.z.get_desc(), kStrides, kPad, kPad);
-  dnnl::convolution_backward_weights::primitive_desc w_pd(
-      w_desc, StepList::Attr(), steps->engine(), L.conv_pd);
+  // Conv 0's weight gradient (3 input channels, the shared image) is
+  // reduced over the minibatch by several threads in oneDNN's jit kernel,
+  // which changes its bits with the thread count; created while OpenMP
+  // allows one thread, it runs single-threaded (oneDNN fixes the split at
+  // creation), and costs under 1% of a step. The other convolutions split
+  // their work without splitting reductions (batched_resnet_threads_test).
+  const int threads = omp_get_max_threads();
+  if (l == 0) omp_set_num_threads(1);
+  dnnl::convolution_backward_weights::primitive_desc w_pd;
+  try {
+    w_pd = dnnl::convolution_backward_weights::primitive_desc(
+        w_desc, StepList::Attr(), steps->engine(), L.conv_pd);
+  } catch (...) {
+    omp_set_num_threads(threads);
+    throw;
+  }
+  omp_set_num_threads(threads);
   const memory user_dw = steps->Bound(L.user_w.get_desc(), Source::kGrads,
                                       c.conv_weight_offset(l));
   const memory dw = w_pd.diff_weights_desc() == user_dw.get_desc()
@@ -411,6 +483,7 @@ absl::Status BatchedResNet::Impl::Init(const ResNetConfig& c) {
       {{DNNL_ARG_SRC, gr}, {DNNL_ARG_WEIGHTS, fc_w}, {DNNL_ARG_DST, logits}},
       "fc"));
 
+  if (!deferred.ok()) return deferred;
   pool = std::make_unique<BufferPool>(steps.get(), max_bytes);
   BuildBackward(p1, p2, p3, g, gr);
   steps->FinishScratchpad({&fwd, &inf, &bwd});

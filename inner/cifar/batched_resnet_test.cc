@@ -56,13 +56,15 @@ struct Case {
   int64_t b;
   InputMode mode;
   bool masked;
+  BatchNormImpl bn = BatchNormImpl::kDeterministic;
 };
 
 std::string CaseName(const Case& c) {
   return absl::StrCat("w", c.widths[0], "_", c.widths[1], "_", c.widths[2],
                       "_", c.widths[3], "_S", c.image_size, "_N", c.n, "_B",
                       c.b, c.mode == InputMode::kShared ? "_shared" : "_pp",
-                      c.masked ? "_masked" : "");
+                      c.masked ? "_masked" : "",
+                      c.bn == BatchNormImpl::kOneDnn ? "_onednn_bn" : "");
 }
 
 ResNetConfig ConfigOf(const Case& c) {
@@ -72,6 +74,7 @@ ResNetConfig ConfigOf(const Case& c) {
   config.num_particles = c.n;
   config.batch_size = c.b;
   config.input_mode = c.mode;
+  config.batch_norm = c.bn;
   return config;
 }
 
@@ -234,6 +237,12 @@ std::vector<Case> SweepCases() {
     cases.push_back({blocked, 16, n, 2, InputMode::kPerParticle, false});
   }
   cases.push_back({{1, 2, 1, 3}, 16, 3, 5, InputMode::kShared, true});
+  // oneDNN's own batch norm (BatchNormImpl::kOneDnn) on the same shapes.
+  const size_t n = cases.size();
+  for (size_t j = 0; j < n; ++j) {
+    cases.push_back(cases[j]);
+    cases.back().bn = BatchNormImpl::kOneDnn;
+  }
   return cases;
 }
 

@@ -23,6 +23,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -40,9 +41,10 @@ namespace cifar_internal {
     if (!cifar_status_.ok()) return cifar_status_; \
   } while (0)
 
-// One primitive ready to run.
+// One primitive ready to run, or (callback set) a plain C++ loop.
 struct Step {
   dnnl::primitive primitive;
+  std::function<void()> callback;
   std::vector<dnnl_exec_arg_t> args;
   dnnl::memory::desc scratchpad_md;
   std::string name;
@@ -77,6 +79,15 @@ class StepList {
   // A reorder step from `from` into the existing memory `to`.
   Step Reorder(const dnnl::memory& from, const dnnl::memory& to,
                const std::string& name);
+
+  // A step that runs `fn` (which must not allocate).
+  static Step Callback(std::function<void()> fn, const std::string& name) {
+    Step step;
+    step.callback = std::move(fn);
+    step.name = name;
+    step.impl = "loop";
+    return step;
+  }
 
   // A step from a primitive descriptor and its arguments.
   template <typename Pd>

@@ -76,7 +76,8 @@ std::string ResNetConfig::DebugString() const {
   return absl::StrCat("myrtle ", absl::StrJoin(widths, "-"), " S=", image_size,
                       " N=", num_particles, " B=", batch_size,
                       input_mode == InputMode::kShared ? " shared"
-                                                       : " per-particle");
+                                                       : " per-particle",
+                      batch_norm == BatchNormImpl::kOneDnn ? " onednn-bn" : "");
 }
 
 int64_t ResNetConfig::conv_in(int l) const {

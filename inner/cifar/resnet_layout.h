@@ -85,6 +85,15 @@ inline constexpr std::array<int64_t, 4> kMyrtleMed = {32, 64, 128, 256};
 inline constexpr std::array<int64_t, 4> kMyrtleSmall = {16, 32, 64, 128};
 inline constexpr std::array<int64_t, 4> kMyrtleTiny = {8, 16, 32, 64};
 
+// Which batch normalisation the kernel runs (batched_resnet.h).
+enum class BatchNormImpl {
+  // channel_batch_norm.h: same bits for any thread count (the default).
+  kDeterministic,
+  // oneDNN's batch_normalization primitive: its statistics change in the
+  // last bits with the thread count.
+  kOneDnn,
+};
+
 // Shape of N batched ResNets. Plain value type; thread-compatible.
 struct ResNetConfig {
   std::array<int64_t, 4> widths = kMyrtleMed;
@@ -96,6 +105,7 @@ struct ResNetConfig {
   InputMode input_mode = InputMode::kShared;
   float bn_epsilon = 1e-5f;
   float logit_scale = 0.125f;  // the PES code's logit_weight
+  BatchNormImpl batch_norm = BatchNormImpl::kDeterministic;
 
   // Says which value is wrong and what is allowed.
   absl::Status Validate() const;
