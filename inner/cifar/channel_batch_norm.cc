@@ -59,38 +59,103 @@ absl::StatusOr<ChannelLayout> ChannelLayoutOf(const dnnl::memory::desc& md) {
   return l;
 }
 
+namespace {
+
+// Block bodies, templated on the lane count so that full 16- and 8-lane
+// blocks (nChw16c / nChw8c) vectorise over a compile-time width; kL = 0 is
+// the generic version (partial blocks, plain layouts).
+template <int kL>
+void ForwardBlock(const ChannelLayout& l, int64_t cb, const float* z,
+                  const float* gamma, const float* beta, float eps,
+                  float* mean, float* var, float* y) {
+  const int64_t lanes = kL > 0 ? kL : Lanes(l, cb), c0 = cb * l.blk;
+  const double m = static_cast<double>(l.b * l.h * l.w);
+  double sum[kMaxBlock] = {0}, sq[kMaxBlock] = {0};
+  ForEachPosition(l, cb, [&](int64_t o) {
+#pragma omp simd
+    for (int64_t k = 0; k < lanes; ++k) sum[k] += z[o + k];
+  });
+  for (int64_t k = 0; k < lanes; ++k) sum[k] /= m;
+  ForEachPosition(l, cb, [&](int64_t o) {
+#pragma omp simd
+    for (int64_t k = 0; k < lanes; ++k) {
+      const double d = z[o + k] - sum[k];
+      sq[k] += d * d;
+    }
+  });
+  float a[kMaxBlock], s[kMaxBlock];
+  for (int64_t k = 0; k < lanes; ++k) {
+    mean[c0 + k] = static_cast<float>(sum[k]);
+    var[c0 + k] = static_cast<float>(sq[k] / m);
+    const double inv = 1.0 / std::sqrt(sq[k] / m + eps);
+    a[k] = static_cast<float>(gamma[c0 + k] * inv);
+    s[k] = static_cast<float>(beta[c0 + k] - sum[k] * gamma[c0 + k] * inv);
+  }
+  ForEachPosition(l, cb, [&](int64_t o) {
+#pragma omp simd
+    for (int64_t k = 0; k < lanes; ++k) {
+      y[o + k] = std::max(0.0f, a[k] * z[o + k] + s[k]);
+    }
+  });
+}
+
+template <int kL>
+void BackwardBlock(const ChannelLayout& l, int64_t cb, const float* z,
+                   const float* y, const float* dy, const float* gamma,
+                   const float* mean, const float* var, float eps, float* dz,
+                   float* dgamma, float* dbeta) {
+  const int64_t lanes = kL > 0 ? kL : Lanes(l, cb), c0 = cb * l.blk;
+  const double m = static_cast<double>(l.b * l.h * l.w);
+  double db[kMaxBlock] = {0}, dg[kMaxBlock] = {0};
+  float inv[kMaxBlock], mu[kMaxBlock];
+  for (int64_t k = 0; k < lanes; ++k) {
+    inv[k] = static_cast<float>(
+        1.0 / std::sqrt(static_cast<double>(var[c0 + k]) + eps));
+    mu[k] = mean[c0 + k];
+  }
+  ForEachPosition(l, cb, [&](int64_t o) {
+#pragma omp simd
+    for (int64_t k = 0; k < lanes; ++k) {
+      const float dpre = y[o + k] > 0.0f ? dy[o + k] : 0.0f;
+      db[k] += dpre;
+      dg[k] += static_cast<double>(dpre * ((z[o + k] - mu[k]) * inv[k]));
+    }
+  });
+  float c1[kMaxBlock], c2[kMaxBlock], c3[kMaxBlock];
+  for (int64_t k = 0; k < lanes; ++k) {
+    dgamma[c0 + k] = static_cast<float>(dg[k]);
+    dbeta[c0 + k] = static_cast<float>(db[k]);
+    c1[k] = gamma[c0 + k] * inv[k];
+    c2[k] = static_cast<float>(db[k] / m);
+    c3[k] = static_cast<float>(dg[k] / m);
+  }
+  ForEachPosition(l, cb, [&](int64_t o) {
+#pragma omp simd
+    for (int64_t k = 0; k < lanes; ++k) {
+      const float dpre = y[o + k] > 0.0f ? dy[o + k] : 0.0f;
+      const float xhat = (z[o + k] - mu[k]) * inv[k];
+      dz[o + k] = c1[k] * (dpre - c2[k] - xhat * c3[k]);
+    }
+    for (int64_t k = lanes; k < l.blk; ++k) dz[o + k] = 0.0f;
+  });
+}
+
+}  // namespace
+
 void BatchNormReluForward(const ChannelLayout& l, const float* z,
                           const float* gamma, const float* beta, float eps,
                           float* mean, float* var, float* y) {
   const int64_t blocks = NumBlocks(l);
-  const double m = static_cast<double>(l.b * l.h * l.w);
 #pragma omp parallel for schedule(static)
   for (int64_t cb = 0; cb < blocks; ++cb) {
-    const int64_t lanes = Lanes(l, cb), c0 = cb * l.blk;
-    double sum[kMaxBlock] = {0}, sq[kMaxBlock] = {0};
-    ForEachPosition(l, cb, [&](int64_t o) {
-      for (int64_t k = 0; k < lanes; ++k) sum[k] += z[o + k];
-    });
-    for (int64_t k = 0; k < lanes; ++k) sum[k] /= m;
-    ForEachPosition(l, cb, [&](int64_t o) {
-      for (int64_t k = 0; k < lanes; ++k) {
-        const double d = z[o + k] - sum[k];
-        sq[k] += d * d;
-      }
-    });
-    float a[kMaxBlock], s[kMaxBlock];
-    for (int64_t k = 0; k < lanes; ++k) {
-      mean[c0 + k] = static_cast<float>(sum[k]);
-      var[c0 + k] = static_cast<float>(sq[k] / m);
-      const double inv = 1.0 / std::sqrt(sq[k] / m + eps);
-      a[k] = static_cast<float>(gamma[c0 + k] * inv);
-      s[k] = static_cast<float>(beta[c0 + k] - sum[k] * gamma[c0 + k] * inv);
+    const int64_t lanes = Lanes(l, cb);
+    if (l.blk == 16 && lanes == 16) {
+      ForwardBlock<16>(l, cb, z, gamma, beta, eps, mean, var, y);
+    } else if (l.blk == 8 && lanes == 8) {
+      ForwardBlock<8>(l, cb, z, gamma, beta, eps, mean, var, y);
+    } else {
+      ForwardBlock<0>(l, cb, z, gamma, beta, eps, mean, var, y);
     }
-    ForEachPosition(l, cb, [&](int64_t o) {
-      for (int64_t k = 0; k < lanes; ++k) {
-        y[o + k] = std::max(0.0f, a[k] * z[o + k] + s[k]);
-      }
-    });
   }
 }
 
@@ -112,6 +177,7 @@ void BatchNormReluInference(const ChannelLayout& l, const float* z,
                                     gamma[c0 + k] * inv);
     }
     ForEachPosition(l, cb, [&](int64_t o) {
+#pragma omp simd
       for (int64_t k = 0; k < lanes; ++k) {
         y[o + k] = std::max(0.0f, a[k] * z[o + k] + s[k]);
       }
@@ -124,40 +190,19 @@ void BatchNormReluBackward(const ChannelLayout& l, const float* z,
                            const float* mean, const float* var, float eps,
                            float* dz, float* dgamma, float* dbeta) {
   const int64_t blocks = NumBlocks(l);
-  const double m = static_cast<double>(l.b * l.h * l.w);
 #pragma omp parallel for schedule(static)
   for (int64_t cb = 0; cb < blocks; ++cb) {
-    const int64_t lanes = Lanes(l, cb), c0 = cb * l.blk;
-    double db[kMaxBlock] = {0}, dg[kMaxBlock] = {0};
-    float inv[kMaxBlock], mu[kMaxBlock];
-    for (int64_t k = 0; k < lanes; ++k) {
-      inv[k] = static_cast<float>(
-          1.0 / std::sqrt(static_cast<double>(var[c0 + k]) + eps));
-      mu[k] = mean[c0 + k];
+    const int64_t lanes = Lanes(l, cb);
+    if (l.blk == 16 && lanes == 16) {
+      BackwardBlock<16>(l, cb, z, y, dy, gamma, mean, var, eps, dz, dgamma,
+                        dbeta);
+    } else if (l.blk == 8 && lanes == 8) {
+      BackwardBlock<8>(l, cb, z, y, dy, gamma, mean, var, eps, dz, dgamma,
+                       dbeta);
+    } else {
+      BackwardBlock<0>(l, cb, z, y, dy, gamma, mean, var, eps, dz, dgamma,
+                       dbeta);
     }
-    ForEachPosition(l, cb, [&](int64_t o) {
-      for (int64_t k = 0; k < lanes; ++k) {
-        const float dpre = y[o + k] > 0.0f ? dy[o + k] : 0.0f;
-        db[k] += dpre;
-        dg[k] += static_cast<double>(dpre) * ((z[o + k] - mu[k]) * inv[k]);
-      }
-    });
-    float c1[kMaxBlock], c2[kMaxBlock], c3[kMaxBlock];
-    for (int64_t k = 0; k < lanes; ++k) {
-      dgamma[c0 + k] = static_cast<float>(dg[k]);
-      dbeta[c0 + k] = static_cast<float>(db[k]);
-      c1[k] = gamma[c0 + k] * inv[k];
-      c2[k] = static_cast<float>(db[k] / m);
-      c3[k] = static_cast<float>(dg[k] / m);
-    }
-    ForEachPosition(l, cb, [&](int64_t o) {
-      for (int64_t k = 0; k < lanes; ++k) {
-        const float dpre = y[o + k] > 0.0f ? dy[o + k] : 0.0f;
-        const float xhat = (z[o + k] - mu[k]) * inv[k];
-        dz[o + k] = c1[k] * (dpre - c2[k] - xhat * c3[k]);
-      }
-      for (int64_t k = lanes; k < l.blk; ++k) dz[o + k] = 0.0f;
-    });
   }
 }
 
