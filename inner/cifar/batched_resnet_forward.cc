@@ -185,6 +185,7 @@ memory BatchedResNet::Impl::BuildAdd(const memory& x, const memory& y,
 
 absl::Status BatchedResNet::Impl::Init(const ResNetConfig& c) {
   config = c;
+  debug_string = c.DebugString();
   const int64_t N = c.num_particles, B = c.batch_size, S = c.image_size;
   const int64_t F = c.fc_in(), C = c.num_classes;
   const bool shared = c.input_mode == InputMode::kShared;

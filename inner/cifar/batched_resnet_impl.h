@@ -90,6 +90,7 @@ struct BatchedResNet::Impl {
   using memory = dnnl::memory;
 
   ResNetConfig config;
+  std::string debug_string;  // config.DebugString(), built once
   std::string context;
   absl::Status deferred;  // a failure found while building (not a throw)
   std::unique_ptr<StepList> steps;
@@ -136,7 +137,7 @@ struct BatchedResNet::Impl {
 
   absl::Status Run(const StepSequence& seq) {
     for (const Step& s : seq) {
-      CIFAR_RETURN_IF_ERROR(steps->Execute(s, config.DebugString()));
+      CIFAR_RETURN_IF_ERROR(steps->Execute(s, debug_string));
     }
     return absl::OkStatus();
   }

@@ -142,8 +142,9 @@ absl::Status RunChunk(const CifarHpoConfig& config, const MlpDataView& train,
   BatchedResNet* kernel =
       shared ? ws->shared.get() : cifar_internal::PerParticleKernel(ws);
   for (int i = 0; i < n; ++i) {
-    const Eigen::VectorXd row = thetas.row(first + i).transpose();
-    const CifarHyperparameters h = DecodeCifarTheta(config, row.data());
+    // Row-major: row first + i is contiguous (no copy, no allocation).
+    const CifarHyperparameters h =
+        DecodeCifarTheta(config, thetas.row(first + i).data());
     for (int b = 0; b < kResNetParamBlocks; ++b) {
       ws->lr[i * kResNetParamBlocks + b] = h.learning_rate[b];
       ws->mom[i * kResNetParamBlocks + b] = h.momentum[b];
