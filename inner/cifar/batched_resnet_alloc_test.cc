@@ -13,7 +13,9 @@
 #include <atomic>
 #include <cmath>
 #include <cstdlib>
+#include <memory>
 #include <new>
+#include <utility>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -116,18 +118,23 @@ TEST(CifarHpoAllocTest, LockstepUnrollAllocatesNothing) {
   config.horizon = 20;
   auto problem = CifarHpoProblem::Create(config, view, view);
   ASSERT_TRUE(problem.ok()) << problem.status();
-  auto states = (*problem)->NewStates(2);
+  auto made = (*problem)->NewStates(2);
+  ASSERT_TRUE(made.ok()) << made.status();
+  std::unique_ptr<ParticleStates> states = *std::move(made);
   (*problem)->Reset(states.get(), {0, 1}, {5, 5});
   RowMatrixXd thetas(2, 24);
   thetas.row(0) = SampleCifarTheta(config, 1, 0).transpose();
   thetas.row(1) = SampleCifarTheta(config, 1, 1).transpose();
   int64_t t0[2] = {0, 0};
   double losses[2];
-  (*problem)->Unroll(states.get(), 0, 2, thetas, t0, 2, losses);  // warm-up
+  // Warm-up.
+  ASSERT_TRUE((*problem)->Unroll(states.get(), 0, 2, thetas, t0, 2, losses).ok());
   t0[0] = t0[1] = 2;
   const long before = g_outside_dnnl.load();
-  (*problem)->Unroll(states.get(), 0, 2, thetas, t0, 5, losses);
+  const absl::Status status =
+      (*problem)->Unroll(states.get(), 0, 2, thetas, t0, 5, losses);
   EXPECT_EQ(g_outside_dnnl.load() - before, 0);
+  ASSERT_TRUE(status.ok()) << status;
   EXPECT_TRUE(std::isfinite(losses[0]));
 }
 

@@ -126,7 +126,12 @@ void RunProblem(benchmark::State& state, const std::array<int64_t, 4>& widths) {
     state.SkipWithError(std::string(problem.status().message()).c_str());
     return;
   }
-  auto states = (*problem)->NewStates(n);
+  auto made = (*problem)->NewStates(n);
+  if (!made.ok()) {
+    state.SkipWithError(std::string(made.status().message()).c_str());
+    return;
+  }
+  std::unique_ptr<ParticleStates> states = *std::move(made);
   std::vector<int> idx(n);
   std::vector<uint64_t> keys(n, 1);
   for (int i = 0; i < n; ++i) idx[i] = i;
@@ -136,8 +141,12 @@ void RunProblem(benchmark::State& state, const std::array<int64_t, 4>& widths) {
   std::vector<int64_t> t0(n, 0);
   std::vector<double> losses(n);
   for (auto _ : state) {
-    (*problem)->Unroll(states.get(), 0, n, thetas, t0.data(), 1,
-                       losses.data());
+    const absl::Status status = (*problem)->Unroll(
+        states.get(), 0, n, thetas, t0.data(), 1, losses.data());
+    if (!status.ok()) {
+      state.SkipWithError(std::string(status.message()).c_str());
+      return;
+    }
     for (int i = 0; i < n; ++i) ++t0[i];
     benchmark::DoNotOptimize(losses.data());
   }

@@ -2,10 +2,7 @@
 #include "inner/cifar/cifar_hpo_problem.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
-#include <cstdio>
-#include <limits>
 #include <mutex>
 #include <utility>
 
@@ -19,18 +16,6 @@ namespace {
 
 using cifar_internal::Workspace;
 using Objective = CifarHpoConfig::Objective;
-
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-// Unroll cannot return a status (yet): the first kernel error is printed
-// and the affected particles report NaN losses.
-void ReportKernelError(const absl::Status& status) {
-  static std::atomic<bool> reported{false};
-  if (!reported.exchange(true)) {
-    std::fprintf(stderr, "cifar_hpo: ResNet kernel failed: %s\n",
-                 status.ToString().c_str());
-  }
-}
 
 absl::Status ValidateData(const MlpDataView& data, const char* what,
                           const CifarHpoConfig& config) {
@@ -68,6 +53,41 @@ class CifarHpoStates : public ParticleStates {
     keys[to] = keys[from];
   }
 
+  // Checkpoint: the episode keys, parameters, momentum buffers and running
+  // batch-norm statistics (EMA hidden values) of every particle, in the
+  // kernel layout. Step counters belong to the caller (Unroll's t0); the
+  // rest of the workspaces (gradients, minibatches, debiased statistics,
+  // kernels, sub-range pools) is scratch, rewritten before it is read.
+  absl::Status Save(StateWriter* out) const override {
+    out->Tag("cifar_hpo");
+    out->Vector(keys);
+    out->Vector(main->params);
+    out->Vector(main->momentum);
+    out->Vector(main->run_mean);
+    out->Vector(main->run_var);
+    return absl::OkStatus();
+  }
+  // Reads into temporaries first: a damaged or foreign state leaves these
+  // states as they were.
+  absl::Status Load(StateReader* in) override {
+    if (auto s = in->Tag("cifar_hpo"); !s.ok()) return s;
+    std::vector<uint64_t> k;
+    std::vector<float> w, v, m, h;
+    const int64_t num_params = static_cast<int64_t>(main->params.size());
+    const int64_t num_stats = static_cast<int64_t>(main->run_mean.size());
+    if (auto s = in->Vector(&k, n); !s.ok()) return s;
+    if (auto s = in->Vector(&w, num_params); !s.ok()) return s;
+    if (auto s = in->Vector(&v, num_params); !s.ok()) return s;
+    if (auto s = in->Vector(&m, num_stats); !s.ok()) return s;
+    if (auto s = in->Vector(&h, num_stats); !s.ok()) return s;
+    keys = std::move(k);
+    main->params = std::move(w);
+    main->momentum = std::move(v);
+    main->run_mean = std::move(m);
+    main->run_var = std::move(h);
+    return absl::OkStatus();
+  }
+
   int n = 0;
   std::vector<uint64_t> keys;
   std::unique_ptr<Workspace> main;
@@ -83,16 +103,14 @@ int LargestPowerOfTwoAtMost(int n) {
   return p;
 }
 
-// Runs fn(workspace, first particle) over [begin, end): in place on the
-// main workspace for the full range, else over power-of-two chunks copied
-// into pooled workspaces and back.
+// Runs fn(workspace, first particle) -> Status over [begin, end): in place
+// on the main workspace for the full range, else over power-of-two chunks
+// copied into pooled workspaces and back (not back after an error). Stops at
+// the first error.
 template <typename Fn>
-void ForEachChunk(CifarHpoStates* s, const CifarHpoConfig& config, int begin,
-                  int end, Fn fn) {
-  if (begin == 0 && end == s->n) {
-    fn(s->main.get(), 0);
-    return;
-  }
+absl::Status ForEachChunk(CifarHpoStates* s, const CifarHpoConfig& config,
+                          int begin, int end, Fn fn) {
+  if (begin == 0 && end == s->n) return fn(s->main.get(), 0);
   for (int first = begin; first < end;) {
     const int size = LargestPowerOfTwoAtMost(end - first);
     Workspace* ws = nullptr;
@@ -103,7 +121,9 @@ void ForEachChunk(CifarHpoStates* s, const CifarHpoConfig& config, int begin,
         if (!s->busy[slot] && s->pool[slot]->n == size) break;
       }
       if (slot == s->pool.size()) {
-        s->pool.push_back(cifar_internal::MakeWorkspace(config, size));
+        auto made = cifar_internal::MakeWorkspace(config, size);
+        if (!made.ok()) return made.status();
+        s->pool.push_back(*std::move(made));
         s->busy.push_back(0);
       }
       s->busy[slot] = 1;
@@ -112,16 +132,20 @@ void ForEachChunk(CifarHpoStates* s, const CifarHpoConfig& config, int begin,
     for (int i = 0; i < size; ++i) {
       cifar_internal::CopyParticleState(*s->main, first + i, ws, i);
     }
-    fn(ws, first);
-    for (int i = 0; i < size; ++i) {
-      cifar_internal::CopyParticleState(*ws, i, s->main.get(), first + i);
+    const absl::Status status = fn(ws, first);
+    if (status.ok()) {
+      for (int i = 0; i < size; ++i) {
+        cifar_internal::CopyParticleState(*ws, i, s->main.get(), first + i);
+      }
     }
     {
       std::lock_guard<std::mutex> lock(s->pool_mutex);
       s->busy[slot] = 0;
     }
+    if (!status.ok()) return status;
     first += size;
   }
+  return absl::OkStatus();
 }
 
 bool Uniform(const uint64_t* keys, const int64_t* t0, int n) {
@@ -139,8 +163,12 @@ absl::Status RunChunk(const CifarHpoConfig& config, const MlpDataView& train,
                       double* losses) {
   const int n = ws->n;
   const bool shared = Uniform(keys, t0, n);
-  BatchedResNet* kernel =
-      shared ? ws->shared.get() : cifar_internal::PerParticleKernel(ws);
+  BatchedResNet* kernel = ws->shared.get();
+  if (!shared) {
+    absl::StatusOr<BatchedResNet*> pp = cifar_internal::PerParticleKernel(ws);
+    if (!pp.ok()) return pp.status();
+    kernel = *pp;
+  }
   for (int i = 0; i < n; ++i) {
     // Row-major: row first + i is contiguous (no copy, no allocation).
     const CifarHyperparameters h =
@@ -266,14 +294,24 @@ void CifarHpoProblem::ValidationIndices(uint64_t key, int64_t t,
                                 out);
 }
 
-std::unique_ptr<ParticleStates> CifarHpoProblem::NewStates(
+absl::StatusOr<std::unique_ptr<ParticleStates>> CifarHpoProblem::NewStates(
     int num_particles) const {
-  ES_CHECK_MSG(num_particles >= 1, "NewStates needs at least one particle");
-  auto s = std::make_unique<CifarHpoStates>();
-  s->n = num_particles;
-  s->keys.assign(num_particles, 0);
-  s->main = cifar_internal::MakeWorkspace(config_, num_particles);
-  return s;
+  absl::Status made = absl::OkStatus();
+  absl::StatusOr<std::unique_ptr<ParticleStates>> states = MakeParticleStates(
+      name(), num_particles, [&]() -> std::unique_ptr<ParticleStates> {
+        auto s = std::make_unique<CifarHpoStates>();
+        s->n = num_particles;
+        s->keys.assign(num_particles, 0);
+        auto ws = cifar_internal::MakeWorkspace(config_, num_particles);
+        if (!ws.ok()) {
+          made = ws.status();
+          return nullptr;
+        }
+        s->main = *std::move(ws);
+        return s;
+      });
+  if (!made.ok()) return made;
+  return states;
 }
 
 void CifarHpoProblem::Reset(ParticleStates* states,
@@ -301,21 +339,20 @@ void CifarHpoProblem::Reset(ParticleStates* states,
   }
 }
 
-void CifarHpoProblem::Unroll(ParticleStates* states, int begin, int end,
-                             const RowMatrixXd& thetas, const int64_t* t0,
-                             int num_steps, double* losses) const {
+absl::Status CifarHpoProblem::Unroll(ParticleStates* states, int begin,
+                                     int end, const RowMatrixXd& thetas,
+                                     const int64_t* t0, int num_steps,
+                                     double* losses) const {
   auto* s = static_cast<CifarHpoStates*>(states);
-  ES_CHECK(begin >= 0 && begin <= end && end <= s->n);
-  ES_CHECK(thetas.rows() >= end && thetas.cols() == theta_dim());
-  if (begin == end) return;
-  ForEachChunk(s, config_, begin, end, [&](Workspace* ws, int first) {
-    const absl::Status status =
-        RunChunk(config_, train_, validation_, ws, s->keys.data() + first,
-                 thetas, first, t0 + first, num_steps, losses + first);
-    if (!status.ok()) {
-      ReportKernelError(status);
-      std::fill(losses + first, losses + first + ws->n, kNaN);
-    }
+  if (absl::Status st =
+          ValidateUnrollArgs(*this, *s, begin, end, thetas, num_steps);
+      !st.ok()) {
+    return st;
+  }
+  if (begin == end) return absl::OkStatus();
+  return ForEachChunk(s, config_, begin, end, [&](Workspace* ws, int first) {
+    return RunChunk(config_, train_, validation_, ws, s->keys.data() + first,
+                    thetas, first, t0 + first, num_steps, losses + first);
   });
 }
 

@@ -48,7 +48,9 @@
 // and sub-range workspaces are created on first need, then reused).
 //
 // Divergence: a non-finite learning rate, weight or loss gives that particle
-// a non-finite loss; nothing traps. Thread safety: immutable after Create;
+// a non-finite loss; nothing traps. Errors: a kernel that cannot be created
+// or run, and memory that cannot be had, come back from NewStates / Unroll
+// as a Status (the states are then unspecified). Thread safety: immutable after Create;
 // Unroll and Reset on disjoint particle ranges may run concurrently. The
 // kernel uses OpenMP over all cores, so one caller thread is efficient.
 //
@@ -93,12 +95,13 @@ class CifarHpoProblem : public UnrolledProblem {
   std::string name() const override;
   int theta_dim() const override { return CifarThetaDim(config_); }
   int64_t horizon() const override { return config_.horizon; }
-  std::unique_ptr<ParticleStates> NewStates(int num_particles) const override;
+  absl::StatusOr<std::unique_ptr<ParticleStates>> NewStates(
+      int num_particles) const override;
   void Reset(ParticleStates* states, absl::Span<const int> particles,
              absl::Span<const uint64_t> episode_keys) const override;
-  void Unroll(ParticleStates* states, int begin, int end,
-              const RowMatrixXd& thetas, const int64_t* t0, int num_steps,
-              double* losses) const override;
+  absl::Status Unroll(ParticleStates* states, int begin, int end,
+                      const RowMatrixXd& thetas, const int64_t* t0,
+                      int num_steps, double* losses) const override;
 
   const CifarHpoConfig& config() const { return config_; }
   std::vector<std::string> ThetaNames() const {

@@ -97,6 +97,13 @@ struct Fixture {
   }
 };
 
+// NewStates(n), or null (and a test failure) on an error.
+std::unique_ptr<ParticleStates> States(const CifarHpoProblem& p, int n) {
+  auto s = p.NewStates(n);
+  EXPECT_TRUE(s.ok()) << s.status();
+  return s.ok() ? std::move(*s) : nullptr;
+}
+
 void ResetAll(const CifarHpoProblem& p, ParticleStates* s,
               const std::vector<uint64_t>& keys) {
   std::vector<int> idx(keys.size());
@@ -216,7 +223,7 @@ TEST(CifarHpoProblemTest, TwoStepsMatchTheReference) {
     SCOPED_TRACE(o == Objective::kSumTrainLoss ? "train" : "validation");
     auto p = f.Make(c);
     ASSERT_NE(p, nullptr);
-    auto s = p->NewStates(2);
+    auto s = States(*p, 2);
     ResetAll(*p, s.get(), {7, 7});
     const Eigen::VectorXd th = PerBlockTheta(0.4);  // 60% of the channels
     const RowMatrixXd thetas = Rows({th, th});
@@ -265,7 +272,7 @@ TEST(CifarHpoProblemTest, TwoStepsMatchTheReference) {
       }
       double losses[2];
       const int64_t t0[2] = {t, t};
-      p->Unroll(s.get(), 0, 2, thetas, t0, 1, losses);
+      ASSERT_TRUE(p->Unroll(s.get(), 0, 2, thetas, t0, 1, losses).ok());
       EXPECT_NEAR(losses[0], expect, 2e-4 * std::abs(expect)) << "step " << t;
       EXPECT_EQ(losses[0], losses[1]);
       const std::vector<float> got = p->GetParticleParams(*s, 0);
@@ -293,10 +300,10 @@ TEST(CifarHpoProblemTest, SameKeySameBitsAndRangesAgree) {
   const int64_t t0[4] = {0, 0, 0, 0};
   auto run = [&](int begin, int end, const std::vector<uint64_t>& keys,
                  const int64_t* t) {
-    auto s = p->NewStates(4);
+    auto s = States(*p, 4);
     ResetAll(*p, s.get(), keys);
     std::vector<double> l(4, 0.0);
-    p->Unroll(s.get(), begin, end, thetas, t, 3, l.data());
+    EXPECT_TRUE(p->Unroll(s.get(), begin, end, thetas, t, 3, l.data()).ok());
     return l;
   };
   const std::vector<double> full = run(0, 4, {5, 5, 5, 5}, t0);
@@ -330,7 +337,7 @@ TEST(CifarHpoProblemTest, TrainingLowersTheLossAndDivergenceIsContained) {
   c.batch_size = 16;
   c.horizon = 100;
   auto p = f.Make(c);
-  auto s = p->NewStates(2);
+  auto s = States(*p, 2);
   ResetAll(*p, s.get(), {3, 3});
   Eigen::VectorXd good(2), huge(2);
   good << std::log(0.1), std::log(0.9 / 0.1);
@@ -338,11 +345,11 @@ TEST(CifarHpoProblemTest, TrainingLowersTheLossAndDivergenceIsContained) {
   const RowMatrixXd thetas = Rows({good, huge});
   double first[2], mid[2], last[2];
   int64_t t0[2] = {0, 0};
-  p->Unroll(s.get(), 0, 2, thetas, t0, 20, first);
+  ASSERT_TRUE(p->Unroll(s.get(), 0, 2, thetas, t0, 20, first).ok());
   t0[0] = t0[1] = 20;
-  p->Unroll(s.get(), 0, 2, thetas, t0, 60, mid);
+  ASSERT_TRUE(p->Unroll(s.get(), 0, 2, thetas, t0, 60, mid).ok());
   t0[0] = t0[1] = 80;
-  p->Unroll(s.get(), 0, 2, thetas, t0, 20, last);
+  ASSERT_TRUE(p->Unroll(s.get(), 0, 2, thetas, t0, 20, last).ok());
   // Measured: mean loss 2.12 over the first 20 steps, ~0.9 over the last.
   EXPECT_LT(last[0], 0.7 * first[0]) << first[0] << " -> " << last[0];
   EXPECT_FALSE(std::isfinite(last[1]));

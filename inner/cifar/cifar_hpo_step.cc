@@ -3,11 +3,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
+#include <new>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "estimators/check.h"
 #include "estimators/philox.h"
 
@@ -47,18 +47,14 @@ void ForEachTensor(const ResNetConfig& c, int64_t p, Fn fn) {
 
 }  // namespace
 
-std::unique_ptr<Workspace> MakeWorkspace(const CifarHpoConfig& config, int n) {
+absl::StatusOr<std::unique_ptr<Workspace>> MakeWorkspace(
+    const CifarHpoConfig& config, int n) try {
   auto ws = std::make_unique<Workspace>();
   ws->n = n;
   ws->shared_config = config.KernelConfig(n, InputMode::kShared);
   ws->per_particle_config = config.KernelConfig(n, InputMode::kPerParticle);
   auto kernel = BatchedResNet::Create(ws->shared_config);
-  if (!kernel.ok()) {
-    std::fprintf(stderr, "cifar_hpo: cannot create the kernel for %s: %s\n",
-                 ws->shared_config.DebugString().c_str(),
-                 kernel.status().ToString().c_str());
-    std::abort();
-  }
+  if (!kernel.ok()) return kernel.status();
   ws->shared = std::move(*kernel);
   const ResNetConfig& c = ws->shared_config;
   ws->params.assign(c.num_params(), 0.0f);
@@ -76,22 +72,24 @@ std::unique_ptr<Workspace> MakeWorkspace(const CifarHpoConfig& config, int n) {
   ws->mom.assign(static_cast<size_t>(n) * kResNetParamBlocks, 0.0);
   ws->active.assign(c.active_channels_size(), 0);
   return ws;
+} catch (const std::bad_alloc&) {
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "cifar_hpo: not enough memory for the buffers of ", n, " particles"));
 }
 
-BatchedResNet* PerParticleKernel(Workspace* ws) {
+absl::StatusOr<BatchedResNet*> PerParticleKernel(Workspace* ws) try {
   if (ws->per_particle == nullptr) {
     auto kernel = BatchedResNet::Create(ws->per_particle_config);
-    if (!kernel.ok()) {
-      std::fprintf(stderr, "cifar_hpo: cannot create the kernel for %s: %s\n",
-                   ws->per_particle_config.DebugString().c_str(),
-                   kernel.status().ToString().c_str());
-      std::abort();
-    }
-    ws->per_particle = std::move(*kernel);
+    if (!kernel.ok()) return kernel.status();
     ws->pp_images.assign(ws->per_particle_config.inputs_size(), 0.0f);
     ws->pp_labels.assign(ws->per_particle_config.labels_size(), 0);
+    ws->per_particle = std::move(*kernel);
   }
   return ws->per_particle.get();
+} catch (const std::bad_alloc&) {
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "cifar_hpo: not enough memory for the per-particle minibatches of ",
+      ws->n, " particles"));
 }
 
 void InitParticle(const CifarHpoConfig& config, uint64_t key, int p,

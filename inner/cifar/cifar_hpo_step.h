@@ -10,6 +10,7 @@
 #include <memory>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "inner/cifar/batched_resnet.h"
 #include "inner/cifar/cifar_hpo_config.h"
 #include "inner/cifar/cifar_hpo_problem.h"
@@ -40,10 +41,13 @@ namespace cifar_internal {
 
 using Workspace = CifarHpoProblem::Workspace;
 
-// Creates a workspace for n particles; aborts if the kernel cannot be built
-// (NewStates cannot return a status, and Create() built one of this shape).
-std::unique_ptr<Workspace> MakeWorkspace(const CifarHpoConfig& config, int n);
-BatchedResNet* PerParticleKernel(Workspace* ws);
+// Creates a workspace for n particles: a kernel failure comes back as its
+// status, an allocation failure as ResourceExhausted.
+absl::StatusOr<std::unique_ptr<Workspace>> MakeWorkspace(
+    const CifarHpoConfig& config, int n);
+// The per-particle-minibatch kernel of `ws`, created (with its input
+// buffers) on first need; failures as in MakeWorkspace.
+absl::StatusOr<BatchedResNet*> PerParticleKernel(Workspace* ws);
 
 // Initial weights of episode `key` into particle p of `ws` (momentum and
 // running statistics zeroed).
