@@ -2,7 +2,11 @@
 // batched_resnet_forward.cc and batched_resnet_backward.cc.
 #include "inner/cifar/batched_resnet.h"
 
+#include <omp.h>
+
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <new>
 #include <utility>
 
@@ -138,6 +142,55 @@ absl::Span<const float> BatchedResNet::logits() const {
   return absl::Span<const float>(
       static_cast<const float*>(impl_->logits.get_data_handle()),
       impl_->config.logits_size());
+}
+
+int64_t BatchedResNet::allocated_bytes() const {
+  return impl_->steps->owned_bytes();
+}
+
+int64_t BatchedResNet::EstimateBytes(const ResNetConfig& c) {
+  // Every count in floats, in double (no overflow for any N), for the
+  // buffers Impl::Init / BuildBackward own. Channel counts are rounded up
+  // to oneDNN's block of 16 (nChw16c activations, gOIhw16i16o weights), an
+  // upper bound for its plain layouts too.
+  auto c16 = [](double x) { return std::ceil(x / 16.0) * 16.0; };
+  const double N = static_cast<double>(c.num_particles);
+  const double B = static_cast<double>(c.batch_size);
+  const bool shared = c.input_mode == InputMode::kShared;
+  double act_max = 0.0, floats = 0.0, weights_max = 0.0;
+  // The (reordered) input of conv 0.
+  const double S = static_cast<double>(c.image_size);
+  floats += B * c16((shared ? 1.0 : N) * c.in_channels) * S * S;
+  for (int l = 0; l < kResNetConvLayers; ++l) {
+    const double hw = static_cast<double>(c.conv_size(l)) * c.conv_size(l);
+    const double act = B * c16(N * c.conv_out(l)) * hw;
+    const double w = N * c16(c.conv_out(l)) * c16(c.conv_in(l)) * 9.0;
+    act_max = std::max(act_max, act);
+    weights_max = std::max(weights_max, w);
+    // z and a (+ oneDNN's batch-norm workspace, a byte per element), the
+    // forward, backward-data and weight-gradient weight formats, scale
+    // and shift.
+    floats += 2.0 * act + act / 4.0 + 3.0 * w + 2.0 * N * c.conv_out(l);
+    // Pools after convs 1, 4, 5 (2x2): destination and workspace; the adds
+    // after convs 3 and 7: output and a reordered second input.
+    if (l == 1 || l == 4 || l == 5) floats += 2.0 * act / 4.0;
+    if (l == 3 || l == 7) floats += 2.0 * act;
+  }
+  // Batch statistics; global pool, features and logits and their
+  // gradients.
+  const double F = static_cast<double>(c.fc_in()), C = c.num_classes;
+  floats += 2.0 * c.stats_size() + 6.0 * B * c16(N * F) + 2.0 * N * B * C;
+  // The gradient-buffer pool (4 buffers, each as large as the largest
+  // tracked tensor: an activation or a reordered weight) and the
+  // scratchpad (per-thread weight-gradient reduction buffers of the largest
+  // layer, and as much again for other primitives).
+  const double threads = std::max(1, omp_get_max_threads());
+  floats += 4.0 * std::max(act_max, weights_max) +
+            2.0 * threads * weights_max + act_max;
+  // Each buffer is rounded up to 64 bytes (at most ~100 buffers).
+  const double bytes = 4.0 * floats + 100.0 * 64.0;
+  return bytes >= 9.0e18 ? std::numeric_limits<int64_t>::max()
+                         : static_cast<int64_t>(bytes);
 }
 
 std::string BatchedResNet::ImplementationInfo() const {

@@ -122,6 +122,15 @@ class BatchedResNet {
   // Logits [N, B, C] of the last forward pass.
   absl::Span<const float> logits() const;
 
+  // Bytes of the buffers Create() allocated (activations, reordered
+  // weights, gradient buffers, scratchpad); oneDNN's own small allocations
+  // (primitives, jit code) are not counted.
+  int64_t allocated_bytes() const;
+  // An upper bound of allocated_bytes() from the shape alone, computed
+  // without allocating (for memory limits before Create; tested against
+  // allocated_bytes() in batched_resnet_properties_test).
+  static int64_t EstimateBytes(const ResNetConfig& config);
+
   // The oneDNN implementation of every primitive, e.g.
   // "conv0=jit:avx512_core bn0=bnorm_jit:avx512_core ...".
   std::string ImplementationInfo() const;

@@ -38,6 +38,7 @@ dnnl::memory StepList::Owned(const dnnl::memory::desc& md) {
   if (p == nullptr) throw std::bad_alloc();
   std::memset(p, 0, rounded);
   buffers_.emplace_back(static_cast<float*>(p));
+  owned_bytes_ += static_cast<int64_t>(rounded);
   dnnl::memory mem(md, engine_, p);
   keep_.push_back(mem);
   return mem;

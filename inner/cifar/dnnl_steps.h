@@ -119,6 +119,9 @@ class StepList {
   // Attribute every primitive uses (user-managed scratchpad).
   static dnnl::primitive_attr Attr();
 
+  // Bytes of every Owned() buffer so far (the scratchpad included).
+  int64_t owned_bytes() const { return owned_bytes_; }
+
  private:
   struct Binding {
     dnnl::memory mem;
@@ -133,6 +136,7 @@ class StepList {
     void operator()(void* p) const;
   };
   std::vector<std::unique_ptr<float[], FreeDeleter>> buffers_;
+  int64_t owned_bytes_ = 0;
 };
 
 // Gradient buffers of one size, reused along the backward pass: Take()
