@@ -38,6 +38,11 @@ absl::Status CifarHpoConfig::Validate() const {
         absl::StrCat("cifar_hpo: min_channel_fraction must be in [0, 1], got ",
                      min_channel_fraction));
   }
+  if (max_state_bytes < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cifar_hpo: max_state_bytes must be >= 0 (0: the machine's physical "
+        "memory), got ", max_state_bytes));
+  }
   return KernelConfig(1, InputMode::kShared).Validate();
 }
 

@@ -83,6 +83,11 @@ struct CifarHpoConfig {
   double bn_momentum = 0.9;
   double min_channel_fraction = 0.1;  // kPerBlock: at least 10% of channels
   BatchNormImpl batch_norm = BatchNormImpl::kDeterministic;
+  // Memory limit of one ParticleStates (its kernels and buffers, as
+  // CifarHpoProblem::EstimateStateBytes estimates them before allocating):
+  // NewStates and Unroll fail with ResourceExhausted instead of exceeding
+  // it. 0 = the machine's physical memory.
+  int64_t max_state_bytes = 0;
 
   // Says which value is wrong and what is allowed.
   absl::Status Validate() const;

@@ -1,12 +1,17 @@
 // cifar_hpo_problem.cc - see cifar_hpo_problem.h.
 #include "inner/cifar/cifar_hpo_problem.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <mutex>
+#include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "estimators/check.h"
 #include "inner/cifar/cifar_hpo_step.h"
@@ -91,11 +96,29 @@ class CifarHpoStates : public ParticleStates {
   int n = 0;
   std::vector<uint64_t> keys;
   std::unique_ptr<Workspace> main;
+  // Estimated bytes of main and the pool, and the limit they must respect.
+  double held_bytes = 0.0;
+  int64_t limit_bytes = 0;
   // Power-of-two workspaces for sub-ranges, created on first need.
   std::mutex pool_mutex;
   std::vector<std::unique_ptr<Workspace>> pool;
   std::vector<char> busy;
 };
+
+// "1234567890 bytes (1.15 GiB)".
+std::string FormatBytes(double bytes) {
+  return absl::StrFormat("%.0f bytes (%.3g GiB)", bytes,
+                         bytes / (1024.0 * 1024.0 * 1024.0));
+}
+
+int64_t PhysicalMemoryBytes() {
+  const long pages = sysconf(_SC_PHYS_PAGES);
+  const long page_size = sysconf(_SC_PAGE_SIZE);
+  if (pages <= 0 || page_size <= 0) {
+    return std::numeric_limits<int64_t>::max();  // unknown: no limit
+  }
+  return static_cast<int64_t>(pages) * static_cast<int64_t>(page_size);
+}
 
 int LargestPowerOfTwoAtMost(int n) {
   int p = 1;
@@ -121,9 +144,21 @@ absl::Status ForEachChunk(CifarHpoStates* s, const CifarHpoConfig& config,
         if (!s->busy[slot] && s->pool[slot]->n == size) break;
       }
       if (slot == s->pool.size()) {
+        const double need = cifar_internal::EstimateWorkspaceBytes(config, size);
+        if (s->held_bytes + need > static_cast<double>(s->limit_bytes)) {
+          return absl::ResourceExhaustedError(absl::StrCat(
+              "cifar_hpo: unrolling particles [", begin, ", ", end,
+              ") needs a workspace for ", size, " particles (about ",
+              FormatBytes(need), ") on top of the ", FormatBytes(s->held_bytes),
+              " these states hold; the limit is ",
+              FormatBytes(static_cast<double>(s->limit_bytes)),
+              " (CifarHpoConfig::max_state_bytes; 0 = physical memory). "
+              "Unroll the full range, or allow more memory"));
+        }
         auto made = cifar_internal::MakeWorkspace(config, size);
         if (!made.ok()) return made.status();
         s->pool.push_back(*std::move(made));
+        s->held_bytes += need;
         s->busy.push_back(0);
       }
       s->busy[slot] = 1;
@@ -294,8 +329,29 @@ void CifarHpoProblem::ValidationIndices(uint64_t key, int64_t t,
                                 out);
 }
 
+double CifarHpoProblem::EstimateStateBytes(int64_t num_particles) const {
+  return cifar_internal::EstimateWorkspaceBytes(config_, num_particles);
+}
+
+int64_t CifarHpoProblem::max_state_bytes() const {
+  return config_.max_state_bytes > 0 ? config_.max_state_bytes
+                                     : PhysicalMemoryBytes();
+}
+
 absl::StatusOr<std::unique_ptr<ParticleStates>> CifarHpoProblem::NewStates(
     int num_particles) const {
+  const double need =
+      num_particles >= 1 ? EstimateStateBytes(num_particles) : 0.0;
+  const int64_t limit = max_state_bytes();
+  if (need > static_cast<double>(limit)) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "problem '", name(), "': NewStates(", num_particles,
+        ") would need about ", FormatBytes(need), " (both kernels and the "
+        "buffers at B = ", config_.batch_size, "), more than the limit of ",
+        FormatBytes(static_cast<double>(limit)),
+        " (CifarHpoConfig::max_state_bytes; 0 = physical memory). Use fewer "
+        "particles, narrower widths or a smaller minibatch"));
+  }
   absl::Status made = absl::OkStatus();
   absl::StatusOr<std::unique_ptr<ParticleStates>> states = MakeParticleStates(
       name(), num_particles, [&]() -> std::unique_ptr<ParticleStates> {
@@ -308,6 +364,8 @@ absl::StatusOr<std::unique_ptr<ParticleStates>> CifarHpoProblem::NewStates(
           return nullptr;
         }
         s->main = *std::move(ws);
+        s->held_bytes = need;
+        s->limit_bytes = limit;
         return s;
       });
   if (!made.ok()) return made;

@@ -46,6 +46,12 @@
 // statistics, the N-particle kernel and the minibatch buffers; Unroll
 // allocates nothing in the lockstep full-range case (the per-particle kernel
 // and sub-range workspaces are created on first need, then reused).
+// Memory limit: before allocating, NewStates(n) estimates what the states
+// will hold (EstimateStateBytes: both kernels included) and fails with
+// ResourceExhausted naming the number when it exceeds
+// CifarHpoConfig::max_state_bytes (default: physical memory); Unroll does
+// the same before adding a sub-range workspace. At the paper's widths and
+// B = 100 the estimate is about 0.8 GB per particle.
 //
 // Divergence: a non-finite learning rate, weight or loss gives that particle
 // a non-finite loss; nothing traps. Errors: a kernel that cannot be created
@@ -111,6 +117,13 @@ class CifarHpoProblem : public UnrolledProblem {
   // width (forward + backward, plus the validation forward).
   double FlopsPerParticleStep() const;
   int64_t params_per_particle() const;
+  // Upper bound of the bytes NewStates(n) states hold once both of their
+  // kernels (broadcast and per-particle minibatches) exist, from the shapes
+  // alone (BatchedResNet::EstimateBytes plus the workspace arrays).
+  double EstimateStateBytes(int64_t num_particles) const;
+  // The limit NewStates checks it against (config().max_state_bytes, or
+  // the physical memory when that is 0).
+  int64_t max_state_bytes() const;
 
   // Training-set indices of minibatch t of episode `key` (B entries), and
   // of validation minibatch t.

@@ -11,6 +11,8 @@
 //     step counters agree with the full lockstep batch;
 //   * training lowers the loss; a huge learning rate gives non-finite
 //     losses (never a crash) and ES-Single drops those pairs;
+//   * the memory limit: NewStates and sub-range Unrolls past
+//     max_state_bytes give ResourceExhausted naming the numbers;
 //   * data read by inner/data/cifar_reader.h from generated CIFAR files.
 //
 // Float tolerances: the kernel is float32 and matches the reference to
@@ -370,6 +372,42 @@ TEST(CifarHpoProblemTest, TrainingLowersTheLossAndDivergenceIsContained) {
   ASSERT_TRUE(e.ok()) << e.status();
   EXPECT_TRUE(e->gradient.allFinite());
   EXPECT_EQ(e->particle_steps, 8);
+}
+
+// NewStates checks its estimate against max_state_bytes before allocating;
+// Unroll checks a new sub-range workspace against what is left.
+TEST(CifarHpoProblemTest, MemoryLimitGivesResourceExhausted) {
+  Fixture f;
+  CifarHpoConfig c = Tiny(Parametrization::kGlobal, Objective::kSumValidationLoss);
+  auto unlimited = f.Make(c);
+  ASSERT_NE(unlimited, nullptr);
+  EXPECT_GT(unlimited->max_state_bytes(), int64_t{1} << 28);  // physical
+  // Far more than any machine: refused without allocating anything.
+  auto huge = unlimited->NewStates(1 << 30);
+  EXPECT_EQ(huge.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(std::string(huge.status().message()),
+              HasSubstr("NewStates(1073741824) would need about"));
+
+  c.max_state_bytes = static_cast<int64_t>(unlimited->EstimateStateBytes(4));
+  auto p = f.Make(c);
+  ASSERT_NE(p, nullptr);
+  auto five = p->NewStates(5);
+  EXPECT_EQ(five.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(std::string(five.status().message()),
+              HasSubstr(absl::StrCat("limit of ", c.max_state_bytes)));
+  auto s = States(*p, 4);
+  ASSERT_NE(s, nullptr);
+  ResetAll(*p, s.get(), {1, 1, 1, 1});
+  RowMatrixXd thetas(4, 2);
+  thetas.col(0).setConstant(std::log(0.05));
+  thetas.col(1).setConstant(1.0);
+  const int64_t t0[4] = {0, 0, 0, 0};
+  double l[4];
+  EXPECT_TRUE(p->Unroll(s.get(), 0, 4, thetas, t0, 1, l).ok());
+  // [1, 3) needs a 2-particle workspace on top of the 4-particle one.
+  const absl::Status sub = p->Unroll(s.get(), 1, 3, thetas, t0, 1, l);
+  EXPECT_EQ(sub.code(), absl::StatusCode::kResourceExhausted) << sub;
+  EXPECT_THAT(std::string(sub.message()), HasSubstr("workspace for 2"));
 }
 
 // The problem on data read from generated CIFAR-10 files (32x32).

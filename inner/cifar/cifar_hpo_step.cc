@@ -77,6 +77,24 @@ absl::StatusOr<std::unique_ptr<Workspace>> MakeWorkspace(
       "cifar_hpo: not enough memory for the buffers of ", n, " particles"));
 }
 
+double EstimateWorkspaceBytes(const CifarHpoConfig& config, int64_t n) {
+  const ResNetConfig shared = config.KernelConfig(n, InputMode::kShared);
+  const ResNetConfig pp = config.KernelConfig(n, InputMode::kPerParticle);
+  const double N = static_cast<double>(n);
+  // params, momentum, grads; running, debiased and (inside each kernel's
+  // estimate) batch statistics; broadcast and per-particle minibatches and
+  // labels; the [n] and [n, 9] per-particle arrays.
+  const double floats =
+      3.0 * static_cast<double>(shared.num_params()) +
+      4.0 * static_cast<double>(shared.stats_size()) +
+      static_cast<double>(shared.inputs_size()) +
+      static_cast<double>(pp.inputs_size()) +
+      static_cast<double>(shared.labels_size() + pp.labels_size()) +
+      N * (2.0 * 2.0 + 2.0 * 2.0 * kResNetParamBlocks + kResNetConvLayers);
+  return 4.0 * floats + static_cast<double>(BatchedResNet::EstimateBytes(shared)) +
+         static_cast<double>(BatchedResNet::EstimateBytes(pp));
+}
+
 absl::StatusOr<BatchedResNet*> PerParticleKernel(Workspace* ws) try {
   if (ws->per_particle == nullptr) {
     auto kernel = BatchedResNet::Create(ws->per_particle_config);

@@ -45,6 +45,9 @@ using Workspace = CifarHpoProblem::Workspace;
 // status, an allocation failure as ResourceExhausted.
 absl::StatusOr<std::unique_ptr<Workspace>> MakeWorkspace(
     const CifarHpoConfig& config, int n);
+// Upper bound of the bytes a workspace for n particles holds once both of
+// its kernels exist (BatchedResNet::EstimateBytes plus its arrays).
+double EstimateWorkspaceBytes(const CifarHpoConfig& config, int64_t n);
 // The per-particle-minibatch kernel of `ws`, created (with its input
 // buffers) on first need; failures as in MakeWorkspace.
 absl::StatusOr<BatchedResNet*> PerParticleKernel(Workspace* ws);
