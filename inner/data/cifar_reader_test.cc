@@ -1,11 +1,10 @@
 // cifar_reader_test.cc - CIFAR-10 binary files generated in TEST_TMPDIR:
 // valid files decode to the right labels and normalised pixels and split
 // as documented; every kind of damage gives a status that names the path
-// and what was expected. The real data set is checked when it is there.
+// and what was expected. The real data set is checked by
+// cifar_reader_real_data_test.cc (a manual target).
 #include "inner/data/cifar_reader.h"
 
-#include <array>
-#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
@@ -203,52 +202,6 @@ TEST(CifarReaderTest, DamagedFilesGiveStatusesNamingPathAndExpectation) {
   options.num_validation = 10;
   EXPECT_THAT(Message(LoadCifar10(dir, options).status()),
               HasSubstr("num_validation = 10"));
-}
-
-// The real data set, when $ES_SINGLE_DATA_DIR/cifar10 holds it. Fails
-// instead of skipping when ES_CI=1.
-TEST(CifarReaderTest, RealCifar10) {
-  const char* env = std::getenv("ES_SINGLE_DATA_DIR");
-  const bool ci = std::getenv("ES_CI") != nullptr &&
-                  std::string(std::getenv("ES_CI")) == "1";
-  if (env == nullptr ||
-      !std::filesystem::exists(absl::StrCat(env, "/cifar10/test_batch.bin"))) {
-    const std::string why = absl::StrCat(
-        "CIFAR-10 not found: run tools/fetch_cifar10.sh <data_dir> and set "
-        "ES_SINGLE_DATA_DIR=<data_dir> (currently ",
-        env != nullptr ? env : "<unset>", ")");
-    if (ci) FAIL() << why;
-    GTEST_SKIP() << why;
-  }
-  absl::StatusOr<CifarDataset> data = LoadCifar10();
-  ASSERT_TRUE(data.ok()) << data.status();
-  EXPECT_EQ(data->train.num_examples(), 40000);
-  EXPECT_EQ(data->validation.num_examples(), 10000);
-  EXPECT_EQ(data->test.num_examples(), 10000);
-  // First labels of data_batch_1 (frog, truck, truck) and test_batch (cat,
-  // ship, ship).
-  EXPECT_EQ(data->train.labels[0], 6);
-  EXPECT_EQ(data->train.labels[1], 9);
-  EXPECT_EQ(data->train.labels[2], 9);
-  EXPECT_EQ(data->test.labels[0], 3);
-  EXPECT_EQ(data->test.labels[1], 8);
-  std::array<int, 10> counts{};
-  for (int32_t y : data->test.labels) ++counts[y];
-  for (int c = 0; c < 10; ++c) EXPECT_EQ(counts[c], 1000) << "class " << c;
-  // Normalised pixels have mean ~0 and std ~1 per channel.
-  for (int c = 0; c < 3; ++c) {
-    double sum = 0.0, sq = 0.0;
-    for (int64_t r = 0; r < 1000; ++r) {
-      for (int64_t j = 0; j < 1024; ++j) {
-        const double x = data->train.images[r * 3072 + c * 1024 + j];
-        sum += x;
-        sq += x * x;
-      }
-    }
-    const double mean = sum / 1024000.0;
-    EXPECT_NEAR(mean, 0.0, 0.1) << "channel " << c;
-    EXPECT_NEAR(std::sqrt(sq / 1024000.0 - mean * mean), 1.0, 0.1);
-  }
 }
 
 }  // namespace
