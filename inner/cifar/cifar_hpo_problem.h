@@ -53,6 +53,11 @@
 // the same before adding a sub-range workspace. At the paper's widths and
 // B = 100 the estimate is about 0.8 GB per particle.
 //
+// Checkpoints: ParticleStates::Save/Load write and read the episode keys,
+// parameters, momentum buffers and running batch-norm statistics of every
+// particle (everything later losses depend on; step counters are the
+// caller's t0), so a resumed run continues bit for bit.
+//
 // Divergence: a non-finite learning rate, weight or loss gives that particle
 // a non-finite loss; nothing traps. Errors: a kernel that cannot be created
 // or run, and memory that cannot be had, come back from NewStates / Unroll
