@@ -18,6 +18,7 @@ PACKAGES=(
   libbenchmark-dev       # Google Benchmark 1.7
   zlib1g-dev             # gzip IDX files
   libmujoco-dev          # MuJoCo 2.2.2 C API (Swimmer, Fig. 22)
+  libsleef-dev           # vectorised exp/tanh for the LSTM kernels
   dataset-fashion-mnist  # FashionMNIST in IDX format (/usr/share/datasets)
   python3-matplotlib python3-numpy  # plotting scripts (run with /usr/bin/python3)
   git

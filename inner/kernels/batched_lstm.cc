@@ -1,0 +1,500 @@
+// batched_lstm.cc - see batched_lstm.h. The oneDNN path lives here; the
+// structure-of-arrays path is batched_lstm_soa.cc.
+#include "inner/kernels/batched_lstm.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "inner/kernels/batched_lstm_simd.h"
+#include "inner/kernels/batched_lstm_soa.h"
+#include "inner/kernels/dnnl_status.h"
+#include "oneapi/dnnl/dnnl.hpp"
+
+namespace es {
+namespace {
+
+using dnnl::memory;
+using Dims = memory::dims;
+using Dt = memory::data_type;
+
+#define LSTM_RETURN_IF_ERROR(expr)              \
+  do {                                          \
+    absl::Status lstm_status_ = (expr);         \
+    if (!lstm_status_.ok()) return lstm_status_; \
+  } while (0)
+
+struct FreeDeleter {
+  void operator()(void* p) const { std::free(p); }
+};
+template <typename T>
+using Buffer = std::unique_ptr<T[], FreeDeleter>;
+
+template <typename T>
+Buffer<T> AllocateZeroed(int64_t count) {
+  const size_t bytes = static_cast<size_t>(
+      (std::max<int64_t>(count * sizeof(T), 1) + 63) / 64 * 64);
+  void* p = std::aligned_alloc(64, bytes);
+  if (p != nullptr) std::memset(p, 0, bytes);
+  return Buffer<T>(static_cast<T*>(p));
+}
+
+memory::desc Plain(int64_t d0, int64_t d1, int64_t d2) {
+  return memory::desc(Dims{d0, d1, d2}, Dt::f32, Dims{d1 * d2, d2, 1});
+}
+
+// A primitive with its prebuilt argument array (executed through the C API,
+// which allocates no argument map per call).
+struct Exec {
+  dnnl::primitive primitive;
+  std::vector<dnnl_exec_arg_t> args;
+  memory::desc scratchpad_md;
+  std::string impl;
+};
+
+// The two matmuls of one step for a chunk of n consecutive particles; the
+// memory objects are rebound to the chunk's offsets before each run.
+struct Chunk {
+  int64_t n = 0;
+  memory h, w_h, gates, w_o, b_o, logits;
+  Exec gates_mm, logits_mm;
+};
+
+absl::Status Bind(const memory& mem, const void* data) {
+  const dnnl_status_t status = dnnl_memory_set_data_handle_v2(
+      mem.get(), const_cast<void*>(data), nullptr);
+  if (status != dnnl_success) {
+    return DnnlStatusToStatus(status, "dnnl_memory_set_data_handle_v2",
+                              "binding a caller array");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status BatchedLstmConfig::Validate() const {
+  LSTM_RETURN_IF_ERROR(shape.Validate());
+  if (batch_size < 1 || batch_size > (int64_t{1} << 20)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "BatchedLstm batch_size B = ", batch_size, " must be in [1, 2^20]"));
+  }
+  if (num_particles < 1 || num_particles > (int64_t{1} << 20)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("BatchedLstm num_particles N = ", num_particles,
+                     " must be in [1, 2^20]"));
+  }
+  const int64_t h = shape.hidden_size;
+  const int64_t widest = std::max({packed_params_per_particle(),
+                                   batch_size * 4 * h,
+                                   batch_size * shape.vocab_size});
+  if (static_cast<double>(widest) * static_cast<double>(num_particles + 8) >
+      static_cast<double>(int64_t{1} << 31)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "BatchedLstm ", DebugString(), " needs an array of ", widest,
+        " x N floats; at most 2^31 floats per array are allowed"));
+  }
+  return absl::OkStatus();
+}
+
+std::string BatchedLstmConfig::DebugString() const {
+  const char* p = path == LstmPath::kAuto     ? "auto"
+                  : path == LstmPath::kOneDnn ? "onednn"
+                                              : "soa";
+  return absl::StrCat("V=", shape.vocab_size, " H=", shape.hidden_size,
+                      " B=", batch_size, " N=", num_particles, " path=", p);
+}
+
+LstmPath BatchedLstmConfig::ResolvedPath() const {
+  if (path != LstmPath::kAuto) return path;
+  return shape.hidden_size < kSoaMaxHidden ? LstmPath::kSoa : LstmPath::kOneDnn;
+}
+
+int64_t BatchedLstmConfig::packed_params_per_particle() const {
+  const int64_t h = shape.hidden_size, v = shape.vocab_size;
+  return 4 * h * v + 4 * h * h + h * v + v;
+}
+
+int64_t BatchedLstmConfig::packed_size() const {
+  if (ResolvedPath() == LstmPath::kSoa) return lstm_soa::PackedSize(*this);
+  return num_particles * packed_params_per_particle();
+}
+
+double BatchedLstmConfig::StepFlops() const {
+  const double h = static_cast<double>(shape.hidden_size);
+  return 2.0 * static_cast<double>(num_particles) *
+         static_cast<double>(batch_size) * h *
+         (4.0 * h + static_cast<double>(shape.vocab_size));
+}
+
+struct BatchedLstm::Impl {
+  BatchedLstmConfig config;
+  LstmPath path = LstmPath::kOneDnn;
+  std::string context;
+
+  // kOneDnn
+  dnnl::engine engine;
+  dnnl::stream stream;
+  std::vector<Chunk> chunks;  // chunks[0].n == N, then powers of two < N
+  Buffer<float> gates, logits;
+  Buffer<unsigned char> scratchpad;
+  std::vector<memory> scratch_memories;
+
+  // kSoa
+  Buffer<float> soa_scratch;
+
+  absl::Status Init(const BatchedLstmConfig& c);
+  Exec MakeMatmul(const memory& src, const memory& wei, const memory& dst,
+                  const memory* bias, bool accumulate);
+  absl::Status Run(const Exec& e);
+  absl::Status RunChunks(const float* packed, int64_t begin, int64_t end,
+                         float* h, bool logits_layer);
+  absl::Status OneDnnUnroll(const float* packed, int64_t begin, int64_t end,
+                            int num_steps, const int32_t* tokens,
+                            const int32_t* targets, float* h, float* c,
+                            double* loss);
+};
+
+Exec BatchedLstm::Impl::MakeMatmul(const memory& src, const memory& wei,
+                                   const memory& dst, const memory* bias,
+                                   bool accumulate) {
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  dnnl::post_ops ops;
+  if (accumulate) ops.append_sum(1.0f);
+  // Per-particle bias {n, 1, V} as a binary post-op (matmul's own bias with a
+  // batch dimension selects the reference kernel in oneDNN 2.6).
+  if (bias != nullptr) {
+    ops.append_binary(dnnl::algorithm::binary_add, bias->get_desc());
+  }
+  attr.set_post_ops(ops);
+  dnnl::matmul::desc desc(src.get_desc(), wei.get_desc(), dst.get_desc());
+  dnnl::matmul::primitive_desc pd(desc, attr, engine);
+  Exec e;
+  e.primitive = dnnl::matmul(pd);
+  e.args = {{DNNL_ARG_SRC, src.get()},
+            {DNNL_ARG_WEIGHTS, wei.get()},
+            {DNNL_ARG_DST, dst.get()}};
+  if (bias != nullptr) {
+    e.args.push_back(
+        {DNNL_ARG_ATTR_MULTIPLE_POST_OP(accumulate ? 1 : 0) | DNNL_ARG_SRC_1,
+         bias->get()});
+  }
+  e.scratchpad_md = pd.scratchpad_desc();
+  e.impl = pd.impl_info_str();
+  return e;
+}
+
+absl::Status BatchedLstm::Impl::Init(const BatchedLstmConfig& c) {
+  config = c;
+  path = c.ResolvedPath();
+  if (path == LstmPath::kSoa) {
+    context = "allocating the structure-of-arrays scratch";
+    soa_scratch = AllocateZeroed<float>(lstm_soa::ScratchSize(c));
+    if (soa_scratch == nullptr) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("cannot allocate scratch for ", c.DebugString()));
+    }
+    return absl::OkStatus();
+  }
+  const int64_t N = c.num_particles, B = c.batch_size;
+  const int64_t H = c.shape.hidden_size, V = c.shape.vocab_size, G = 4 * H;
+  context = "creating the oneDNN CPU engine";
+  engine = dnnl::engine(dnnl::engine::kind::cpu, 0);
+  stream = dnnl::stream(engine);
+  gates = AllocateZeroed<float>(N * B * G);
+  logits = AllocateZeroed<float>(N * B * V);
+  if (gates == nullptr || logits == nullptr) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("cannot allocate gates/logits for ", c.DebugString()));
+  }
+  std::vector<int64_t> sizes = {N};
+  for (int64_t p = int64_t{1} << 20; p >= 1; p /= 2) {
+    if (p < N) sizes.push_back(p);
+  }
+  for (int64_t n : sizes) {
+    context = absl::StrCat("creating the matmuls for ", n, " particles of ",
+                           c.DebugString());
+    Chunk ch;
+    ch.n = n;
+    ch.h = memory(Plain(n, B, H), engine, DNNL_MEMORY_NONE);
+    ch.w_h = memory(Plain(n, H, G), engine, DNNL_MEMORY_NONE);
+    ch.gates = memory(Plain(n, B, G), engine, DNNL_MEMORY_NONE);
+    ch.w_o = memory(Plain(n, H, V), engine, DNNL_MEMORY_NONE);
+    ch.b_o = memory(Plain(n, 1, V), engine, DNNL_MEMORY_NONE);
+    ch.logits = memory(Plain(n, B, V), engine, DNNL_MEMORY_NONE);
+    ch.gates_mm = MakeMatmul(ch.h, ch.w_h, ch.gates, nullptr, true);
+    ch.logits_mm = MakeMatmul(ch.h, ch.w_o, ch.logits, &ch.b_o, false);
+    chunks.push_back(std::move(ch));
+  }
+  context = "allocating the oneDNN scratchpad";
+  size_t bytes = 0;
+  for (const Chunk& ch : chunks) {
+    bytes = std::max({bytes, ch.gates_mm.scratchpad_md.get_size(),
+                      ch.logits_mm.scratchpad_md.get_size()});
+  }
+  scratchpad = AllocateZeroed<unsigned char>(static_cast<int64_t>(bytes));
+  if (scratchpad == nullptr) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("cannot allocate ", bytes, " bytes of scratchpad"));
+  }
+  scratch_memories.reserve(2 * chunks.size());
+  for (Chunk& ch : chunks) {
+    for (Exec* e : {&ch.gates_mm, &ch.logits_mm}) {
+      if (e->scratchpad_md.get_size() == 0) continue;
+      scratch_memories.emplace_back(e->scratchpad_md, engine,
+                                    scratchpad.get());
+      e->args.push_back({DNNL_ARG_SCRATCHPAD, scratch_memories.back().get()});
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status BatchedLstm::Impl::Run(const Exec& e) {
+  const dnnl_status_t status =
+      dnnl_primitive_execute(e.primitive.get(), stream.get(),
+                             static_cast<int>(e.args.size()), e.args.data());
+  if (status != dnnl_success) {
+    return DnnlStatusToStatus(status, "dnnl_primitive_execute",
+                              absl::StrCat("running a matmul of ",
+                                           config.DebugString()));
+  }
+  const dnnl_status_t wait = dnnl_stream_wait(stream.get());
+  if (wait != dnnl_success) {
+    return DnnlStatusToStatus(wait, "dnnl_stream_wait", config.DebugString());
+  }
+  return absl::OkStatus();
+}
+
+// Runs the h W_h (or the logits) matmul for particles [begin, end) as the
+// full-batch primitive or as power-of-two chunks.
+absl::Status BatchedLstm::Impl::RunChunks(const float* packed, int64_t begin,
+                                          int64_t end, float* h,
+                                          bool logits_layer) {
+  const int64_t N = config.num_particles, B = config.batch_size;
+  const int64_t H = config.shape.hidden_size, V = config.shape.vocab_size;
+  const int64_t G = 4 * H;
+  const float* w_h = packed + N * V * G;
+  const float* w_o = w_h + N * H * G;
+  const float* b_o = w_o + N * H * V;
+  int64_t first = begin;
+  while (first < end) {
+    const int64_t left = end - first;
+    const Chunk* ch = &chunks[0];
+    if (left < N) {
+      for (const Chunk& candidate : chunks) {
+        if (candidate.n <= left && candidate.n != N) {
+          ch = &candidate;
+          break;
+        }
+      }
+    }
+    LSTM_RETURN_IF_ERROR(Bind(ch->h, h + first * B * H));
+    if (logits_layer) {
+      LSTM_RETURN_IF_ERROR(Bind(ch->w_o, w_o + first * H * V));
+      LSTM_RETURN_IF_ERROR(Bind(ch->b_o, b_o + first * V));
+      LSTM_RETURN_IF_ERROR(Bind(ch->logits, logits.get() + first * B * V));
+      LSTM_RETURN_IF_ERROR(Run(ch->logits_mm));
+    } else {
+      LSTM_RETURN_IF_ERROR(Bind(ch->w_h, w_h + first * H * G));
+      LSTM_RETURN_IF_ERROR(Bind(ch->gates, gates.get() + first * B * G));
+      LSTM_RETURN_IF_ERROR(Run(ch->gates_mm));
+    }
+    first += ch->n;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status BatchedLstm::Impl::OneDnnUnroll(
+    const float* packed, int64_t begin, int64_t end, int num_steps,
+    const int32_t* tokens, const int32_t* targets, float* h, float* c,
+    double* loss) {
+  const int64_t N = config.num_particles, B = config.batch_size;
+  const int64_t H = config.shape.hidden_size, V = config.shape.vocab_size;
+  const int64_t G = 4 * H;
+  float* gates_all = gates.get();
+  float* logits_all = logits.get();
+  for (int t = 0; t < num_steps; ++t) {
+    const int32_t* tok = tokens + t * N * B;
+    const int32_t* y = targets + t * N * B;
+    // Pre-activations start as the gathered rows A[token] = W_x[token] + b_x
+    // + b_h; the matmul adds h W_h onto them (sum post-op).
+#pragma omp parallel for schedule(static)
+    for (int64_t i = begin; i < end; ++i) {
+      const float* a = packed + i * V * G;
+      for (int64_t b = 0; b < B; ++b) {
+        std::memcpy(gates_all + (i * B + b) * G, a + tok[i * B + b] * G,
+                    G * sizeof(float));
+      }
+    }
+    LSTM_RETURN_IF_ERROR(RunChunks(packed, begin, end, h, false));
+#pragma omp parallel for schedule(static)
+    for (int64_t i = begin; i < end; ++i) {
+      for (int64_t b = 0; b < B; ++b) {
+        const int64_t row = i * B + b;
+        lstm_simd::LstmCellRow(gates_all + row * G, H, c + row * H,
+                               h + row * H);
+      }
+    }
+    LSTM_RETURN_IF_ERROR(RunChunks(packed, begin, end, h, true));
+#pragma omp parallel for schedule(static)
+    for (int64_t i = begin; i < end; ++i) {
+      double step = 0.0;
+      for (int64_t b = 0; b < B; ++b) {
+        const int64_t row = i * B + b;
+        step += lstm_simd::SoftmaxCrossEntropy(logits_all + row * V, V, y[row]);
+      }
+      const double mean = step / static_cast<double>(B);
+      loss[i] = t == 0 ? 0.0 + mean : loss[i] + mean;
+    }
+  }
+  return absl::OkStatus();
+}
+
+BatchedLstm::BatchedLstm(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+BatchedLstm::~BatchedLstm() = default;
+
+absl::StatusOr<std::unique_ptr<BatchedLstm>> BatchedLstm::Create(
+    const BatchedLstmConfig& config) {
+  LSTM_RETURN_IF_ERROR(config.Validate());
+  auto impl = std::make_unique<Impl>();
+  try {
+    LSTM_RETURN_IF_ERROR(impl->Init(config));
+  } catch (const dnnl::error& e) {
+    return DnnlStatusToStatus(e.status, e.what(), impl->context);
+  } catch (const std::bad_alloc&) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("out of memory while ", impl->context));
+  }
+  return std::unique_ptr<BatchedLstm>(new BatchedLstm(std::move(impl)));
+}
+
+const BatchedLstmConfig& BatchedLstm::config() const { return impl_->config; }
+LstmPath BatchedLstm::path() const { return impl_->path; }
+int64_t BatchedLstm::packed_size() const {
+  return impl_->config.packed_size();
+}
+
+namespace {
+
+absl::Status ValidateRange(const BatchedLstmConfig& c, int64_t begin,
+                           int64_t end) {
+  if (begin < 0 || begin > end || end > c.num_particles) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("particle range [", begin, ", ", end,
+                     ") is not inside [0, N = ", c.num_particles, ")"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status BatchedLstm::Pack(absl::Span<const double> thetas, int64_t begin,
+                               int64_t end, absl::Span<float> packed) const {
+  const BatchedLstmConfig& c = impl_->config;
+  const LstmShape& s = c.shape;
+  LSTM_RETURN_IF_ERROR(ValidateRange(c, begin, end));
+  LSTM_RETURN_IF_ERROR(ValidateSize("thetas", thetas.size(),
+                                    c.num_particles * s.num_params(),
+                                    absl::StrCat("N x P for ", c.DebugString())));
+  LSTM_RETURN_IF_ERROR(ValidateSize("packed", packed.size(), packed_size(),
+                                    c.DebugString()));
+  if (begin == end) return absl::OkStatus();
+  if (impl_->path == LstmPath::kSoa) {
+    lstm_soa::Pack(c, thetas.data(), begin, end, packed.data());
+    return absl::OkStatus();
+  }
+  const int64_t N = c.num_particles, H = s.hidden_size, V = s.vocab_size;
+  const int64_t G = 4 * H, P = s.num_params();
+  float* a_all = packed.data();
+  float* w_h_all = a_all + N * V * G;
+  float* w_o_all = w_h_all + N * H * G;
+  float* b_o_all = w_o_all + N * H * V;
+  const double* th = thetas.data();
+#pragma omp parallel for schedule(static)
+  for (int64_t i = begin; i < end; ++i) {
+    const double* row = th + i * P;
+    const double* wx = row + s.w_x_offset();
+    const double* bx = row + s.b_x_offset();
+    const double* bh = row + s.b_h_offset();
+    float* a = a_all + i * V * G;
+    for (int64_t v = 0; v < V; ++v) {
+      for (int64_t j = 0; j < G; ++j) {
+        a[v * G + j] = static_cast<float>(wx[v * G + j] + (bx[j] + bh[j]));
+      }
+    }
+    const double* wh = row + s.w_h_offset();
+    float* dh = w_h_all + i * H * G;
+    for (int64_t k = 0; k < H * G; ++k) dh[k] = static_cast<float>(wh[k]);
+    const double* wo = row + s.w_o_offset();
+    float* dout = w_o_all + i * H * V;
+    for (int64_t k = 0; k < H * V; ++k) dout[k] = static_cast<float>(wo[k]);
+    const double* bo = row + s.b_o_offset();
+    for (int64_t k = 0; k < V; ++k) b_o_all[i * V + k] = static_cast<float>(bo[k]);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status BatchedLstm::Step(absl::Span<const float> packed, int64_t begin,
+                               int64_t end, absl::Span<const int32_t> tokens,
+                               absl::Span<const int32_t> targets,
+                               absl::Span<float> h, absl::Span<float> c,
+                               absl::Span<double> loss) {
+  return Unroll(packed, begin, end, 1, tokens, targets, h, c, loss);
+}
+
+absl::Status BatchedLstm::Unroll(absl::Span<const float> packed, int64_t begin,
+                                 int64_t end, int num_steps,
+                                 absl::Span<const int32_t> tokens,
+                                 absl::Span<const int32_t> targets,
+                                 absl::Span<float> h, absl::Span<float> c,
+                                 absl::Span<double> loss) {
+  Impl& m = *impl_;
+  const BatchedLstmConfig& cfg = m.config;
+  const int64_t N = cfg.num_particles, B = cfg.batch_size;
+  const int64_t H = cfg.shape.hidden_size, V = cfg.shape.vocab_size;
+  const std::string shape = cfg.DebugString();
+  LSTM_RETURN_IF_ERROR(ValidateRange(cfg, begin, end));
+  if (num_steps < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("num_steps = ", num_steps, " must be >= 1"));
+  }
+  LSTM_RETURN_IF_ERROR(
+      ValidateSize("packed", packed.size(), cfg.packed_size(), shape));
+  const int64_t ids = static_cast<int64_t>(num_steps) * N * B;
+  const std::string ids_shape = absl::StrCat("[K = ", num_steps, ", N, B] of ",
+                                             shape);
+  LSTM_RETURN_IF_ERROR(ValidateSize("tokens", tokens.size(), ids, ids_shape));
+  LSTM_RETURN_IF_ERROR(ValidateSize("targets", targets.size(), ids, ids_shape));
+  LSTM_RETURN_IF_ERROR(ValidateSize("h", h.size(), N * B * H, shape));
+  LSTM_RETURN_IF_ERROR(ValidateSize("c", c.size(), N * B * H, shape));
+  LSTM_RETURN_IF_ERROR(ValidateSize("loss", loss.size(), N, shape));
+  for (int t = 0; t < num_steps; ++t) {
+    for (const auto& [what, arr] : {std::make_pair("tokens", tokens),
+                                    std::make_pair("targets", targets)}) {
+      LSTM_RETURN_IF_ERROR(ValidateTokenIds(
+          absl::StrCat(what, "[step ", t, "]"),
+          arr.subspan((t * N + begin) * B, (end - begin) * B), B, V, begin));
+    }
+  }
+  if (begin == end) return absl::OkStatus();
+  if (m.path == LstmPath::kSoa) {
+    lstm_soa::Unroll(cfg, packed.data(), begin, end, num_steps, tokens.data(),
+                     targets.data(), h.data(), c.data(), loss.data(),
+                     m.soa_scratch.get());
+    return absl::OkStatus();
+  }
+  return m.OneDnnUnroll(packed.data(), begin, end, num_steps, tokens.data(),
+                        targets.data(), h.data(), c.data(), loss.data());
+}
+
+std::string BatchedLstm::ImplementationInfo() const {
+  if (impl_->path == LstmPath::kSoa) return "soa";
+  const Chunk& ch = impl_->chunks[0];
+  return absl::StrCat("gates=", ch.gates_mm.impl, " logits=", ch.logits_mm.impl);
+}
+
+}  // namespace es
