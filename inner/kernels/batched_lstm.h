@@ -11,13 +11,15 @@
 //
 // Two paths, chosen by Create() (config.path = kAuto) or forced:
 //   kOneDnn  (H >= kSoaMaxHidden): per step, one oneDNN batched matmul
-//            {n, B, H} x {n, H, 4H} -> {n, B, 4H} for h W_h (accumulating,
-//            sum post-op, onto the gathered rows W_x[token] + b_x + b_h) and
-//            one {n, B, H} x {n, H, V} (+ b_o as a binary post-op) for the
-//            logits; gates, state update and softmax are 8-wide SLEEF loops,
-//            OpenMP-parallel over particles. Primitives are built once for
-//            the batch size N and for every power of two below it; a
-//            sub-range [begin, end) runs as a few power-of-two chunks.
+//            {n, B, H} x {n, H, 4H} -> {n, B, 4H} for h W_h and one
+//            {n, B, H} x {n, H, V} (+ b_o as a binary post-op) for the
+//            logits; the gathered rows W_x[token] + b_x + b_h are added as the
+//            gates are read; gates, state update and softmax are 8-wide loops,
+//            OpenMP-parallel over particles. A step runs in chunks of ~2 MiB
+//            of gates (32 particles at B = 32, H = 100) so that gates, h and
+//            c stay in cache between the stages. Primitives are built once
+//            for the batch size N and every power of two below it; chunks
+//            and sub-ranges [begin, end) use the power-of-two ones.
 //   kSoa     (H < kSoaMaxHidden): no oneDNN (its ~10 us per call dominates
 //            a model this small). Particles go 8 to a block, one per AVX2
 //            lane (structure of arrays); a block runs all K steps of Unroll

@@ -143,10 +143,11 @@ void Unroll(const BatchedLstmConfig& c, const float* packed, int64_t begin,
           }
         }
         for (int64_t j = 0; j < d.h; ++j) {
-          lstm_simd::Cell8(gates + j * kLanes, gates + (d.h + j) * kLanes,
-                           gates + (2 * d.h + j) * kLanes,
-                           gates + (3 * d.h + j) * kLanes, cb + j * kLanes,
-                           hb + j * kLanes);
+          lstm_simd::Cell8(lstm_simd::Load(gates + j * kLanes),
+                           lstm_simd::Load(gates + (d.h + j) * kLanes),
+                           lstm_simd::Load(gates + (2 * d.h + j) * kLanes),
+                           lstm_simd::Load(gates + (3 * d.h + j) * kLanes),
+                           cb + j * kLanes, hb + j * kLanes);
         }
         // z = h W_o + b_o.
         for (int64_t v = 0; v < d.v; ++v) {

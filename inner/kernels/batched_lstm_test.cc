@@ -128,6 +128,9 @@ std::vector<Case> SweepCases() {
     }
   }
   out.push_back({9, 100, 4, 4, LstmPath::kOneDnn});  // copy-task widths
+  // More particles than one cache chunk (40 at B = 32, H = 100): the step
+  // runs as chunks of 32 + 8 + 4 + 1.
+  out.push_back({45, 100, 32, 4, LstmPath::kOneDnn});
   out.push_back({9, 5, 2, 50, LstmPath::kSoa});      // Fig. 1 widths
   return out;
 }
