@@ -144,7 +144,7 @@ struct BatchedLstm::Impl {
   dnnl::engine engine;
   dnnl::stream stream;
   std::vector<Chunk> chunks;  // chunks[0].n == N, then powers of two < N
-  Buffer<float> gates, logits;
+  Buffer<float> gates, logits;  // one chunk: [max_chunk, B, 4H], [.., V]
   Buffer<unsigned char> scratchpad;
   std::vector<memory> scratch_memories;
 
@@ -210,15 +210,16 @@ absl::Status BatchedLstm::Impl::Init(const BatchedLstmConfig& c) {
   context = "creating the oneDNN CPU engine";
   engine = dnnl::engine(dnnl::engine::kind::cpu, 0);
   stream = dnnl::stream(engine);
-  gates = AllocateZeroed<float>(N * B * G);
-  logits = AllocateZeroed<float>(N * B * V);
+  // Chunks of the step hold about kCacheChunkBytes of gates (32 particles
+  // at the copy-task size B = 32, H = 100); every chunk reuses the same
+  // gates and logits scratch, which therefore stays in cache.
+  max_chunk = std::clamp<int64_t>(kCacheChunkBytes / (B * G * 4), 1, N);
+  gates = AllocateZeroed<float>(max_chunk * B * G);
+  logits = AllocateZeroed<float>(max_chunk * B * V);
   if (gates == nullptr || logits == nullptr) {
     return absl::ResourceExhaustedError(
         absl::StrCat("cannot allocate gates/logits for ", c.DebugString()));
   }
-  // Chunks of the step hold about kCacheChunkBytes of gates (32 particles
-  // at the copy-task size B = 32, H = 100).
-  max_chunk = std::max<int64_t>(1, kCacheChunkBytes / (B * G * 4));
   std::vector<int64_t> sizes = {N};
   for (int64_t p = int64_t{1} << 20; p >= 1; p /= 2) {
     if (p < N) sizes.push_back(p);
@@ -302,11 +303,11 @@ absl::Status BatchedLstm::Impl::RunMatmul(const Chunk& ch, const float* packed,
   if (logits_layer) {
     LSTM_RETURN_IF_ERROR(Bind(ch.w_o, w_o + first * H * V));
     LSTM_RETURN_IF_ERROR(Bind(ch.b_o, b_o + first * V));
-    LSTM_RETURN_IF_ERROR(Bind(ch.logits, logits.get() + first * B * V));
+    LSTM_RETURN_IF_ERROR(Bind(ch.logits, logits.get()));
     return Run(ch.logits_mm);
   }
   LSTM_RETURN_IF_ERROR(Bind(ch.w_h, w_h + first * H * G));
-  LSTM_RETURN_IF_ERROR(Bind(ch.gates, gates.get() + first * B * G));
+  LSTM_RETURN_IF_ERROR(Bind(ch.gates, gates.get()));
   return Run(ch.gates_mm);
 }
 
@@ -336,7 +337,8 @@ absl::Status BatchedLstm::Impl::OneDnnUnroll(
         const float* a = packed + i * V * G;
         for (int64_t b = 0; b < B; ++b) {
           const int64_t row = i * B + b;
-          lstm_simd::LstmCellRow(gates_all + row * G, a + tok[row] * G, H,
+          lstm_simd::LstmCellRow(gates_all + (row - first * B) * G,
+                                 a + tok[row] * G, H,
                                  c + row * H, h + row * H);
         }
       }
@@ -347,7 +349,8 @@ absl::Status BatchedLstm::Impl::OneDnnUnroll(
         for (int64_t b = 0; b < B; ++b) {
           const int64_t row = i * B + b;
           step +=
-              lstm_simd::SoftmaxCrossEntropy(logits_all + row * V, V, y[row]);
+              lstm_simd::SoftmaxCrossEntropy(logits_all + (row - first * B) * V,
+                                             V, y[row]);
         }
         const double mean = step / static_cast<double>(B);
         loss[i] = t == 0 ? 0.0 + mean : loss[i] + mean;

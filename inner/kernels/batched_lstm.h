@@ -50,7 +50,7 @@
 //   (*lstm)->Unroll(packed, 0, N, K, tokens, targets, h, c, loss);
 //
 // Ownership: the caller owns every array; the object owns its primitives and
-// scratch (gates [N, B, 4H], logits [N, B, V]). Thread safety:
+// scratch (gates and logits of one chunk). Thread safety:
 // thread-compatible (one call at a time per object).
 #ifndef ES_SINGLE_INNER_KERNELS_BATCHED_LSTM_H_
 #define ES_SINGLE_INNER_KERNELS_BATCHED_LSTM_H_
