@@ -115,7 +115,10 @@ std::string BatchedLstmConfig::DebugString() const {
 
 LstmPath BatchedLstmConfig::ResolvedPath() const {
   if (path != LstmPath::kAuto) return path;
-  return shape.hidden_size < kSoaMaxHidden ? LstmPath::kSoa : LstmPath::kOneDnn;
+  const int64_t h = shape.hidden_size;
+  return h < kSoaMaxHidden && h * batch_size <= kSoaMaxHiddenTimesBatch
+             ? LstmPath::kSoa
+             : LstmPath::kOneDnn;
 }
 
 int64_t BatchedLstmConfig::packed_params_per_particle() const {

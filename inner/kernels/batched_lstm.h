@@ -10,7 +10,7 @@
 // of theta) are in batched_lstm_layout.h.
 //
 // Two paths, chosen by Create() (config.path = kAuto) or forced:
-//   kOneDnn  (H >= kSoaMaxHidden): per step, one oneDNN batched matmul
+//   kOneDnn  (larger H or H * B, see kSoaMaxHidden): per step, one oneDNN batched matmul
 //            {n, B, H} x {n, H, 4H} -> {n, B, 4H} for h W_h and one
 //            {n, B, H} x {n, H, V} (+ b_o as a binary post-op) for the
 //            logits; the gathered rows W_x[token] + b_x + b_h are added as the
@@ -20,7 +20,7 @@
 //            c stay in cache between the stages. Primitives are built once
 //            for the batch size N and every power of two below it; chunks
 //            and sub-ranges [begin, end) use the power-of-two ones.
-//   kSoa     (H < kSoaMaxHidden): no oneDNN (its ~10 us per call dominates
+//   kSoa     (small H and H * B): no oneDNN (its ~10 us per call dominates
 //            a model this small). Particles go 8 to a block, one per AVX2
 //            lane (structure of arrays); a block runs all K steps of Unroll
 //            with its weights in L1/L2. OpenMP-parallel over blocks.
@@ -68,8 +68,13 @@ namespace es {
 
 enum class LstmPath { kAuto, kOneDnn, kSoa };
 
-// kAuto picks kSoa for H < kSoaMaxHidden, else kOneDnn.
-inline constexpr int64_t kSoaMaxHidden = 24;
+// kAuto picks kSoa when H < kSoaMaxHidden and H * B <= kSoaMaxHiddenTimesBatch,
+// else kOneDnn. Measured (one thread, V = 50, N = 256, docs/lstm_notes.md):
+// with B = 1 the SoA path is faster up to H = 24 (H = 32: oneDNN), with
+// B = 32 only at H = 8 (H = 16: oneDNN), as oneDNN's matmuls amortise their
+// per-call cost over B rows.
+inline constexpr int64_t kSoaMaxHidden = 25;
+inline constexpr int64_t kSoaMaxHiddenTimesBatch = 256;
 
 struct BatchedLstmConfig {
   LstmShape shape;            // V, H

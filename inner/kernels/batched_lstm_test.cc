@@ -278,7 +278,13 @@ TEST(BatchedLstmConfigTest, PaperSizesAndPaths) {
   BatchedLstmConfig config;
   config.shape = copy;
   EXPECT_EQ(config.ResolvedPath(), LstmPath::kOneDnn);
-  config.shape = {50, 5};
+  config.shape = {50, 5};  // Fig. 1
+  EXPECT_EQ(config.ResolvedPath(), LstmPath::kSoa);
+  config.shape = {50, 24};
+  EXPECT_EQ(config.ResolvedPath(), LstmPath::kSoa);
+  config.batch_size = 32;
+  EXPECT_EQ(config.ResolvedPath(), LstmPath::kOneDnn);
+  config.shape = {50, 8};
   EXPECT_EQ(config.ResolvedPath(), LstmPath::kSoa);
 }
 
