@@ -33,6 +33,15 @@ using Dt = memory::data_type;
 // running each stage over all N = 1000 particles at the copy-task size).
 constexpr int64_t kCacheChunkBytes = int64_t{2} << 20;
 
+// Size check whose message (an expression) is only built on failure.
+#define LSTM_CHECK_SIZE(what, actual, expected, shape_expr)              \
+  do {                                                                   \
+    if (static_cast<int64_t>(actual) != (expected)) {                    \
+      return ValidateSize(what, static_cast<int64_t>(actual), expected,  \
+                          shape_expr);                                   \
+    }                                                                    \
+  } while (0)
+
 struct FreeDeleter {
   void operator()(void* p) const { std::free(p); }
 };
@@ -407,11 +416,9 @@ absl::Status BatchedLstm::Pack(absl::Span<const double> thetas, int64_t begin,
   const BatchedLstmConfig& c = impl_->config;
   const LstmShape& s = c.shape;
   LSTM_RETURN_IF_ERROR(ValidateRange(c, begin, end));
-  LSTM_RETURN_IF_ERROR(ValidateSize("thetas", thetas.size(),
-                                    c.num_particles * s.num_params(),
-                                    absl::StrCat("N x P for ", c.DebugString())));
-  LSTM_RETURN_IF_ERROR(ValidateSize("packed", packed.size(), packed_size(),
-                                    c.DebugString()));
+  LSTM_CHECK_SIZE("thetas", thetas.size(), c.num_particles * s.num_params(),
+                  absl::StrCat("N x P for ", c.DebugString()));
+  LSTM_CHECK_SIZE("packed", packed.size(), packed_size(), c.DebugString());
   if (begin == end) return absl::OkStatus();
   if (impl_->path == LstmPath::kSoa) {
     lstm_soa::Pack(c, thetas.data(), begin, end, packed.data());
@@ -466,28 +473,36 @@ absl::Status BatchedLstm::Unroll(absl::Span<const float> packed, int64_t begin,
   const BatchedLstmConfig& cfg = m.config;
   const int64_t N = cfg.num_particles, B = cfg.batch_size;
   const int64_t H = cfg.shape.hidden_size, V = cfg.shape.vocab_size;
-  const std::string shape = cfg.DebugString();
+  // Messages are only built on failure: a valid call allocates nothing.
   LSTM_RETURN_IF_ERROR(ValidateRange(cfg, begin, end));
   if (num_steps < 1) {
     return absl::InvalidArgumentError(
         absl::StrCat("num_steps = ", num_steps, " must be >= 1"));
   }
-  LSTM_RETURN_IF_ERROR(
-      ValidateSize("packed", packed.size(), cfg.packed_size(), shape));
+  LSTM_CHECK_SIZE("packed", packed.size(), cfg.packed_size(),
+                  cfg.DebugString());
   const int64_t ids = static_cast<int64_t>(num_steps) * N * B;
-  const std::string ids_shape = absl::StrCat("[K = ", num_steps, ", N, B] of ",
-                                             shape);
-  LSTM_RETURN_IF_ERROR(ValidateSize("tokens", tokens.size(), ids, ids_shape));
-  LSTM_RETURN_IF_ERROR(ValidateSize("targets", targets.size(), ids, ids_shape));
-  LSTM_RETURN_IF_ERROR(ValidateSize("h", h.size(), N * B * H, shape));
-  LSTM_RETURN_IF_ERROR(ValidateSize("c", c.size(), N * B * H, shape));
-  LSTM_RETURN_IF_ERROR(ValidateSize("loss", loss.size(), N, shape));
+  LSTM_CHECK_SIZE(
+      "tokens", tokens.size(), ids,
+      absl::StrCat("[K = ", num_steps, ", N, B] of ", cfg.DebugString()));
+  LSTM_CHECK_SIZE(
+      "targets", targets.size(), ids,
+      absl::StrCat("[K = ", num_steps, ", N, B] of ", cfg.DebugString()));
+  LSTM_CHECK_SIZE("h", h.size(), N * B * H, cfg.DebugString());
+  LSTM_CHECK_SIZE("c", c.size(), N * B * H, cfg.DebugString());
+  LSTM_CHECK_SIZE("loss", loss.size(), N, cfg.DebugString());
   for (int t = 0; t < num_steps; ++t) {
-    for (const auto& [what, arr] : {std::make_pair("tokens", tokens),
-                                    std::make_pair("targets", targets)}) {
-      LSTM_RETURN_IF_ERROR(ValidateTokenIds(
-          absl::StrCat(what, "[step ", t, "]"),
-          arr.subspan((t * N + begin) * B, (end - begin) * B), B, V, begin));
+    for (int which = 0; which < 2; ++which) {
+      const absl::Span<const int32_t> arr =
+          (which == 0 ? tokens : targets)
+              .subspan((t * N + begin) * B, (end - begin) * B);
+      bool valid = true;
+      for (int32_t id : arr) valid &= id >= 0 && id < V;
+      if (!valid) {
+        return ValidateTokenIds(
+            absl::StrCat(which == 0 ? "tokens" : "targets", "[step ", t, "]"),
+            arr, B, V, begin);
+      }
     }
   }
   if (begin == end) return absl::OkStatus();
