@@ -275,15 +275,16 @@ absl::Status BatchedLstm::Impl::OneDnnUnroll(
   const int64_t G = 4 * H;
   float* gates_all = gates.get();
   float* logits_all = logits.get();
-  for (int t = 0; t < num_steps; ++t) {
-    const int32_t* tok = tokens + t * N * B;
-    const int32_t* y = targets + t * N * B;
-    // The whole step runs chunk by chunk (at most max_chunk particles), so
-    // a chunk's gates, h and c stay in cache from the matmul to the cell
-    // update and on to the logits.
-    for (int64_t first = begin; first < end;) {
-      const Chunk& ch = PickChunk(std::min(end - first, max_chunk));
-      const int64_t last = first + ch.n;
+  // Chunk by chunk (at most max_chunk particles), each chunk through all K
+  // steps: its gates, h and c stay in cache from the matmul to the cell
+  // update and on to the logits, and its weights (5 MB at the copy-task
+  // size) stay in the last-level cache from one step to the next.
+  for (int64_t first = begin; first < end;) {
+    const Chunk& ch = PickChunk(std::min(end - first, max_chunk));
+    const int64_t last = first + ch.n;
+    for (int t = 0; t < num_steps; ++t) {
+      const int32_t* tok = tokens + t * N * B;
+      const int32_t* y = targets + t * N * B;
       // gates = h W_h; the cell adds the gathered row A[token] = W_x[token]
       // + b_x + b_h as it reads them (no separate gather pass).
       LSTM_RETURN_IF_ERROR(RunMatmul(ch, packed, first, h, false));
@@ -310,8 +311,8 @@ absl::Status BatchedLstm::Impl::OneDnnUnroll(
         const double mean = step / static_cast<double>(B);
         loss[i] = t == 0 ? 0.0 + mean : loss[i] + mean;
       }
-      first = last;
     }
+    first = last;
   }
   return absl::OkStatus();
 }

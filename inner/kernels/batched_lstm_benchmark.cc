@@ -86,6 +86,16 @@ BENCHMARK(BM_LstmStep_CopyTask)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
+// The same for a K = 10 unroll (truncated ES with K in {25, 50} unrolls
+// several steps per call; each chunk's weights stay in cache across steps).
+void BM_LstmUnroll10_CopyTask(benchmark::State& state) {
+  RunLstm(state, 4, 100, 32, state.range(0), 10, LstmPath::kAuto);
+}
+BENCHMARK(BM_LstmUnroll10_CopyTask)
+    ->Arg(1000)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
 // Fig. 1 tiny LSTM: V = 50, H = 5, B = 1, N = 1000; one step and a 10-step
 // unroll (the SoA path keeps a block's weights in cache across steps), and
 // the oneDNN path forced, for comparison.
