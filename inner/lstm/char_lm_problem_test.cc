@@ -20,6 +20,7 @@
 
 #include <Eigen/SVD>
 
+#include "estimators/estimator_factory.h"
 #include "estimators/philox.h"
 #include "gtest/gtest.h"
 #include "inner/kernels/batched_lstm_reference.h"
@@ -267,6 +268,39 @@ TEST(CharLmProblemTest, ConfigErrorsNameTheBadValue) {
   config.data_dir = "no_such_directory";
   EXPECT_EQ(CharLmProblem::Create(config).status().code(),
             absl::StatusCode::kNotFound);
+}
+
+// The Fig. 1 protocol in miniature: theta fixed, the estimates of the T / K
+// unrolls of one inner problem summed, for ES-Single and PES (lockstep and
+// breakstep), with two estimator threads.
+TEST(CharLmProblemTest, EstimatorsRunAWholeInnerProblem) {
+  CharLmConfig config;
+  config.source = Source::kRandom;
+  config.horizon = 20;
+  auto p = Make(config);
+  const Eigen::VectorXd theta = p->InitialTheta(1);
+  for (const char* method : {"es_single", "pes"}) {
+    for (bool breakstep : {false, true}) {
+      EstimatorSpec spec;
+      spec.method = method;
+      spec.es.num_particles = 4;
+      spec.es.sigma = 1e-3;  // PES rnn_variance.py
+      spec.es.truncation = 5;
+      spec.es.breakstep = breakstep;
+      spec.es.num_threads = 2;
+      auto est = MakeEstimator(p.get(), spec);
+      ASSERT_TRUE(est.ok()) << est.status();
+      Eigen::VectorXd sum = Eigen::VectorXd::Zero(p->theta_dim());
+      for (int u = 0; u < 4; ++u) {
+        absl::StatusOr<Estimate> e = (*est)->Step(theta);
+        ASSERT_TRUE(e.ok()) << e.status();
+        sum += e->gradient;
+        EXPECT_NEAR(e->mean_loss, 5 * std::log(50.0), 1.0) << method;
+      }
+      EXPECT_TRUE(sum.allFinite());
+      EXPECT_GT(sum.norm(), 0.0);
+    }
+  }
 }
 
 // The real text. With ES_CI=1 missing data is a failure, otherwise a skip.

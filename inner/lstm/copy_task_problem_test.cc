@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "estimators/estimator_factory.h"
+#include "estimators/optimizer.h"
 #include "estimators/state_io.h"
 #include "gtest/gtest.h"
 #include "inner/kernels/batched_lstm_reference.h"
@@ -331,6 +333,39 @@ TEST(CopyTaskProblemTest, MeanModelUnrollsThetaAndFeedsTheCurriculum) {
   ASSERT_TRUE((*mean)->Save(&w).ok());
   StateReader r(w.bytes());
   ASSERT_TRUE((*mean)->Load(&r).ok());
+}
+
+// The whole loop a figure runs: an ES estimator with K = 1 on the
+// never-ending problem, Adam, and the mean model advancing the curriculum.
+TEST(CopyTaskProblemTest, EstimatorsTrainOnItWithTheMeanModel) {
+  for (const char* method : {"es_single", "pes", "tes"}) {
+    CopyCurriculumOptions cur;
+    cur.threshold_bits = 100.0;  // raise T on every observation
+    auto problem = MakeProblem(8, 4, LstmPath::kAuto, cur);
+    EstimatorSpec spec;
+    spec.method = method;
+    spec.es.num_particles = 6;
+    spec.es.sigma = 0.01;
+    spec.es.truncation = 1;
+    spec.es.num_threads = 2;
+    auto est = MakeEstimator(problem.get(), spec);
+    ASSERT_TRUE(est.ok()) << est.status();
+    auto opt = MakeOptimizer({.kind = "adam", .learning_rate = 1e-3},
+                             problem->theta_dim());
+    auto mean = CopyTaskMeanModel::Create(problem.get(), 5);
+    ASSERT_TRUE(mean.ok());
+    Eigen::VectorXd theta = problem->InitialTheta(0);
+    for (int step = 0; step < 4; ++step) {
+      absl::StatusOr<Estimate> e = (*est)->Step(theta);
+      ASSERT_TRUE(e.ok()) << method << ": " << e.status();
+      ASSERT_TRUE(e->gradient.allFinite());
+      ASSERT_TRUE((*opt)->Update(e->gradient, &theta).ok());
+      ASSERT_TRUE((*mean)->Advance(theta, 1).ok());
+    }
+    EXPECT_EQ(problem->curriculum().observations(), 4) << method;
+    EXPECT_EQ(problem->curriculum().length(), 5) << method;
+    EXPECT_EQ(problem->curriculum().tokens(), 4 * 4) << method;
+  }
 }
 
 }  // namespace
