@@ -82,6 +82,41 @@ double TruncatedNormal(const RandomKey& key, uint64_t draw, uint32_t coord) {
   return 0.0;
 }
 
+// Calls fn(k, symbol t = first + k) for k in [0, count) of stream `stream`
+// of the text source (the one place the sources are defined): kRepeat the
+// repeated symbol, kPtb text[start + stream (T + 1) + t], kRandom the Philox
+// word t % 4 of block t / 4 (draw = stream), scaled to [0, V).
+template <typename Fn>
+void VisitSymbols(const CharLmConfig& config, const std::vector<int32_t>& text,
+                  uint64_t key, int64_t start, int64_t stream, int64_t first,
+                  int64_t count, Fn fn) {
+  const int64_t T = config.horizon;
+  switch (config.source) {
+    case Source::kRepeat:
+      for (int64_t k = 0; k < count; ++k) fn(k, config.repeat_token);
+      return;
+    case Source::kPtb: {
+      const int32_t* src = text.data() + start + stream * (T + 1) + first;
+      for (int64_t k = 0; k < count; ++k) fn(k, src[k]);
+      return;
+    }
+    case Source::kRandom: {
+      const RandomKey rk{key, Stream::kMinibatch};
+      const uint64_t V = static_cast<uint64_t>(config.vocab_size);
+      std::array<uint32_t, 4> block{};
+      for (int64_t k = 0; k < count; ++k) {
+        const int64_t t = first + k;
+        if (k == 0 || t % 4 == 0) {
+          block = RandomBlock(rk, static_cast<uint64_t>(stream), 0,
+                              static_cast<uint32_t>(t / 4));
+        }
+        fn(k, static_cast<int32_t>((uint64_t{block[t % 4]} * V) >> 32));
+      }
+      return;
+    }
+  }
+}
+
 }  // namespace
 
 const char* CharLmSourceName(Source source) {
@@ -202,32 +237,8 @@ int64_t CharLmProblem::WindowStart(uint64_t key) const {
 void CharLmProblem::FillSymbols(uint64_t key, int64_t start, int64_t stream,
                                 int64_t first, int64_t count,
                                 int32_t* out) const {
-  const int64_t T = config_.horizon, V = config_.vocab_size;
-  switch (config_.source) {
-    case Source::kRepeat:
-      std::fill(out, out + count, config_.repeat_token);
-      return;
-    case Source::kPtb: {
-      const int32_t* src = text_.data() + start + stream * (T + 1) + first;
-      std::copy(src, src + count, out);
-      return;
-    }
-    case Source::kRandom: {
-      const RandomKey rk{key, Stream::kMinibatch};
-      std::array<uint32_t, 4> block{};
-      for (int64_t k = 0; k < count; ++k) {
-        const int64_t t = first + k;
-        if (k == 0 || t % 4 == 0) {
-          block = RandomBlock(rk, static_cast<uint64_t>(stream), 0,
-                              static_cast<uint32_t>(t / 4));
-        }
-        out[k] = static_cast<int32_t>(
-            (static_cast<uint64_t>(block[t % 4]) * static_cast<uint64_t>(V)) >>
-            32);
-      }
-      return;
-    }
-  }
+  VisitSymbols(config_, text_, key, start, stream, first, count,
+               [out](int64_t k, int32_t sym) { out[k] = sym; });
 }
 
 int32_t CharLmProblem::Symbol(uint64_t key, int64_t stream, int64_t t) const {
@@ -322,24 +333,9 @@ absl::Status CharLmProblem::Unroll(ParticleStates* states, int begin, int end,
             if (!fixed_.empty()) {
               const int32_t* row = fixed_.data() + b * (T + 1) + t0[i];
               for (int64_t k = 0; k <= K; ++k) put(k, row[k]);
-            } else if (config_.source == Source::kPtb) {
-              const int32_t* row =
-                  text_.data() + s->starts[i] + b * (T + 1) + t0[i];
-              for (int64_t k = 0; k <= K; ++k) put(k, row[k]);
             } else {
-              const RandomKey rk{s->keys[i], Stream::kMinibatch};
-              std::array<uint32_t, 4> block{};
-              for (int64_t k = 0; k <= K; ++k) {
-                const int64_t t = t0[i] + k;
-                if (k == 0 || t % 4 == 0) {
-                  block = RandomBlock(rk, static_cast<uint64_t>(b), 0,
-                                      static_cast<uint32_t>(t / 4));
-                }
-                put(k, static_cast<int32_t>(
-                           (static_cast<uint64_t>(block[t % 4]) *
-                            static_cast<uint64_t>(config_.vocab_size)) >>
-                           32));
-              }
+              VisitSymbols(config_, text_, s->keys[i], s->starts[i], b, t0[i],
+                           K + 1, put);
             }
           }
         }

@@ -122,7 +122,8 @@ class CharLmProblem : public UnrolledProblem {
   void Reset(ParticleStates* states, absl::Span<const int> particles,
              absl::Span<const uint64_t> episode_keys) const override;
   // Particle i reads symbols t0[i] .. t0[i] + K of its streams; needs
-  // 0 <= t0[i] and t0[i] + K <= T (InvalidArgument otherwise).
+  // 0 <= t0[i] and t0[i] + K <= T (InvalidArgument otherwise), and thetas
+  // with a row for every particle of the batch (N rows).
   absl::Status Unroll(ParticleStates* states, int begin, int end,
                       const RowMatrixXd& thetas, const int64_t* t0,
                       int num_steps, double* losses) const override;

@@ -104,6 +104,8 @@ class CopyTaskProblem : public UnrolledProblem {
       int num_particles) const override;
   void Reset(ParticleStates* states, absl::Span<const int> particles,
              absl::Span<const uint64_t> episode_keys) const override;
+  // t0 is ignored (the streams carry their positions); thetas must have a
+  // row for every particle of the batch (N rows), as the estimators pass it.
   absl::Status Unroll(ParticleStates* states, int begin, int end,
                       const RowMatrixXd& thetas, const int64_t* t0,
                       int num_steps, double* losses) const override;
@@ -154,8 +156,8 @@ class CopyTaskMeanModel {
   // Back to the start of its stream (h = c = 0), e.g. after a restart.
   void Reset();
 
-  // Its own state (not the curriculum: the problem's states or
-  // SaveCurriculum carry that).
+  // Its key and states (whose Save includes the curriculum snapshot, so
+  // Load also restores the problem's curriculum, as for any states).
   absl::Status Save(StateWriter* out) const;
   absl::Status Load(StateReader* in);
 
