@@ -58,15 +58,18 @@ void CopyTokens(uint64_t key, int64_t stream, const CopyStreamState& state,
   } else if (p <= L) {
     *input = CopySequenceBit(key, stream, state.sequence, p - 1);
     *target = kCopyBlank;
+  } else if (p == L + 1) {
+    *input = kCopyBlank;
+    *target = kCopyDelimiter;
   } else {
     *input = kCopyBlank;
-    *target = CopySequenceBit(key, stream, state.sequence, p - L - 1);
+    *target = CopySequenceBit(key, stream, state.sequence, p - L - 2);
   }
 }
 
 void AdvanceCopyStream(uint64_t key, int64_t stream, int64_t curriculum_length,
                        int64_t length_spread, CopyStreamState* state) {
-  if (++state->position < 2 * state->length + 1) return;
+  if (++state->position < CopyStringSteps(state->length)) return;
   ++state->sequence;
   state->position = 0;
   state->length = CopySequenceLength(key, stream, state->sequence,
@@ -82,6 +85,11 @@ absl::Status CopyCurriculumOptions::Validate() const {
   if (!(ema_decay >= 0 && ema_decay < 1)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "copy task: ema_decay must be in [0, 1), got ", ema_decay));
+  }
+  if (!(ema_initial_bits >= 0) || !std::isfinite(ema_initial_bits)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "copy task: ema_initial_bits must be finite and >= 0, got ",
+        ema_initial_bits));
   }
   if (!(ema_reset_bits >= 0) || !std::isfinite(ema_reset_bits)) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -108,7 +116,7 @@ CopyCurriculum::CopyCurriculum(const CopyCurriculumOptions& options)
     : options_(options) {
   ES_CHECK_MSG(options.Validate().ok(), "invalid CopyCurriculumOptions");
   length_ = options.initial_length;
-  ema_ = options.ema_reset_bits;
+  ema_ = options.ema_initial_bits;
 }
 
 bool CopyCurriculum::Observe(double bits_per_char, int64_t num_steps,

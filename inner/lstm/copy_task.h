@@ -6,48 +6,51 @@
 // path (copy_task_tbptt.h), so both read exactly the same token streams.
 //
 // Task: the model reads a random binary string of length L and must then
-// output it. Encoding (4 symbols, one-hot in and out, V = 4):
-//   kBit0 = 0, kBit1 = 1, kDelimiter = 2 (start of a string), kBlank = 3.
-// One string b_1..b_L takes 2L + 1 steps (input x_t, target y_t):
-//   step    0    1 .. L        L+1 .. 2L
-//   x_t     D    b_1 .. b_L    _   .. _       (L blanks)
-//   y_t     _    _   .. _      b_1 .. b_L     (L + 1 blanks first)
-// The first blank after the bits ends the reading phase (the lengths vary,
-// so the model needs that cue); the model must then emit the L bits while
-// it is fed blanks, one step after the matching input position. Every step
-// has a target (the kernels have no mask), so the per-character
-// cross-entropy counts the L + 1 blank targets of the reading phase too: a
-// model that has learned the format but remembers nothing scores
-// L / (2L + 1) bits per character (1/3 at L = 1, -> 1/2 for long strings),
+// output it. Encoding (4 symbols, one-hot in and out, V = 4), as in the copy
+// task code of Mujika's group (github marcelomatheusgauy/
+// optimal_kronecker_approximation, OK/OK_rank_r_unbiased.py, cp_data(): the
+// task of Mujika et al. and Benzing et al. 2019):
+//   kBit0 = 0, kBit1 = 1, kDelimiter = 2 (start marker), kBlank = 3.
+// One string b_1..b_L takes 2L + 2 steps (input x_t, target y_t):
+//   step    0    1 .. L        L+1    L+2 .. 2L+1
+//   x_t     D    b_1 .. b_L    _      _   .. _       (L + 1 blanks)
+//   y_t     _    _   .. _      D      b_1 .. b_L     (L + 1 blanks first)
+// i.e. the model must echo the delimiter and the bits, one step each, once
+// the blanks start. Every step has a target (the kernels have no mask, and
+// the reference code averages the loss over all steps too), so the
+// per-character cross-entropy counts the blank targets of the reading phase:
+// a model that has learned the format but remembers nothing scores
+// L / (2L + 2) bits per character (1/4 at L = 1, -> 1/2 for long strings),
 // a perfect copier 0. Example, L = 2, bits 1 0:
-//   x = D 1 0 _ _     y = _ _ _ 1 0       (ids x = 2 1 0 3 3, y = 3 3 3 1 0)
+//   x = D 1 0 _ _ _    y = _ _ _ D 1 0     (ids x = 2 1 0 3 3 3, y = 3 3 3 2 1 0)
 //
 // Streams: B independent streams per model (the minibatch of 32), each an
-// endless concatenation of strings; a stream is never reset between strings
-// (online learning). String j of stream b of the episode with key k has
+// endless concatenation of strings; (h, c) is never reset between strings
+// (online learning; the reference code zeroes a stream's h when its next
+// string starts: docs/lstm_notes.md). String j of stream b of the episode
+// with key k has
 //   length  L = max(1, T - s + floor(u * (s + 1))), u uniform in [0, 1):
 //           uniform over {T - s, ..., T} and 1 if that is below 1 (paper
-//           Sec. 4.3, s = 5 = length_spread), T = the curriculum length at
-//           the step where the string starts;
+//           Sec. 4.3, s = 5 = length_spread; the reference code draws
+//           T - randint(5), i.e. s = 4), T = the curriculum length at the
+//           step where the string starts;
 //   bits    b_p = bit p of Philox words;
 // both from RandomBlock(RandomKey{k, Stream::kMinibatch}, draw = j,
 // pair = 2b + 1 (length) or 2b (bits), index = p / 128), so the data is a
 // pure function of (key, stream, string index, T).
 //
-// Curriculum (Mujika et al. Sec. 5.1; paper Sec. 4.3): start at T = 1; keep
-// an exponential moving average m of the per-character cross-entropy in bits
-// of the model being trained (for ES, the mean model theta); when m drops
-// below 0.15, raise T by 1. The EMA is per data step, so it does not depend
-// on how steps are grouped into unrolls: an observation of the mean bits x
-// over K steps does
-//   m <- d^K m + (1 - d^K) x,   d = ema_decay (0.99 per step)
-// and then, if m < threshold: T <- T + 1 and m <- ema_reset_bits (2 bits =
-// log2 V, the loss of a uniform guess), so that every new length is judged
-// on its own data (without the restart the lagging EMA would raise T several
-// times in a row for lengths never tested). Neither paper gives d; 0.99
-// averages over ~100 steps (~3,200 characters at B = 32). Non-finite
-// observations (a diverged model) are skipped and counted. docs/lstm_notes.md
-// discusses these choices.
+// Curriculum (Mujika et al. Sec. 5.1; paper Sec. 4.3; constants from the
+// reference code): start at T = 1 with an exponential moving average m of
+// the per-character cross-entropy in bits of the model being trained (for
+// ES, the mean model theta) at m = 1 bit; the EMA is per data step, so it
+// does not depend on how steps are grouped into unrolls: an observation of
+// the mean bits x over K steps does
+//   m <- d^K m + (1 - d^K) x,   d = ema_decay = 0.999 per step,
+// and then, if m < 0.15: T <- T + 1 and m <- ema_reset_bits = 0.3 (the
+// restart keeps the lagging EMA from raising T again for a length never
+// tested). The reference code checks when a stream's string ends; we check
+// after every observation. Non-finite observations (a diverged model) are
+// skipped and counted. docs/lstm_notes.md discusses these choices.
 //
 // Usage:
 //   CopyCurriculum curriculum(CopyCurriculumOptions{});   // T = 1
@@ -73,12 +76,20 @@ inline constexpr int32_t kCopyDelimiter = 2;
 inline constexpr int32_t kCopyBlank = 3;
 
 // Where one stream is: string `sequence` of length `length`, at step
-// `position` in [0, 2 * length + 1) of that string.
+// `position` in [0, CopyStringSteps(length)) of that string.
 struct CopyStreamState {
   int64_t sequence = 0;
   int32_t length = 1;
   int32_t position = 0;
 };
+
+// Steps of a string of length L: 2L + 2.
+inline int64_t CopyStringSteps(int64_t length) { return 2 * length + 2; }
+// sequence >= 0, length >= 1, position in [0, CopyStringSteps(length)).
+inline bool IsValidCopyStreamState(const CopyStreamState& s) {
+  return s.sequence >= 0 && s.length >= 1 && s.position >= 0 &&
+         s.position < CopyStringSteps(s.length);
+}
 
 // Length of string `sequence` of stream `stream` when the curriculum is at T
 // (T >= 1, spread s >= 0): max(1, T - s + floor(u (s + 1))).
@@ -101,15 +112,17 @@ void AdvanceCopyStream(uint64_t key, int64_t stream, int64_t curriculum_length,
                        int64_t length_spread, CopyStreamState* state);
 
 struct CopyCurriculumOptions {
-  double threshold_bits = 0.15;  // paper Sec. 4.3, Mujika et al. Sec. 5.1
-  double ema_decay = 0.99;       // d per data step (ours: see the banner)
-  double ema_reset_bits = 2.0;   // m at the start and after each raise
+  double threshold_bits = 0.15;   // paper Sec. 4.3, Mujika et al. Sec. 5.1
+  double ema_decay = 0.999;       // d per data step (reference code)
+  double ema_initial_bits = 1.0;  // m at the start (reference code)
+  double ema_reset_bits = 0.3;    // m after each raise (reference code)
   int64_t initial_length = 1;    // T at the start (paper: 1)
   int64_t length_spread = 5;     // s: lengths uniform in {T - s, ..., T}
   int64_t max_length = int64_t{1} << 20;  // T never exceeds this
 
-  // threshold > 0, d in [0, 1), reset >= 0 and finite, 1 <= initial <= max
-  // <= 2^30, spread in [0, 2^20]; names the bad value.
+  // threshold > 0, d in [0, 1), initial and reset EMA >= 0 and finite,
+  // 1 <= initial_length <= max_length <= 2^30, spread in [0, 2^20]; names
+  // the bad value.
   absl::Status Validate() const;
 };
 

@@ -55,12 +55,11 @@ class CopyTaskStates : public ParticleStates {
     }
     for (size_t k = 0; k < new_streams.size(); ++k) {
       const CopyStreamState& st = new_streams[k];
-      if (st.sequence < 0 || st.length < 1 || st.position < 0 ||
-          st.position >= 2 * static_cast<int64_t>(st.length) + 1) {
+      if (!IsValidCopyStreamState(st)) {
         return absl::DataLossError(absl::StrCat(
             "checkpoint state: copy-task stream ", k, " is at string ",
             st.sequence, " of length ", st.length, ", position ", st.position,
-            " (need length >= 1 and position in [0, 2 length + 1))"));
+            " (need length >= 1 and position in [0, 2 length + 2))"));
       }
     }
     // Keys and streams are checked before anything changes; a failure in

@@ -294,8 +294,8 @@ TEST(CopyTaskProblemTest, NewStringsUseTheCurrentCurriculumLength) {
   const RowMatrixXd thetas = RandomThetas(1, problem->theta_dim(), 0.1, 1);
   const int64_t t0 = 0;
   double loss;
-  // Every T = 1 string takes 3 steps; after them all strings are new.
-  ASSERT_TRUE(problem->Unroll(states.get(), 0, 1, thetas, &t0, 3, &loss).ok());
+  // Every T = 1 string takes 4 steps; after them all strings are new.
+  ASSERT_TRUE(problem->Unroll(states.get(), 0, 1, thetas, &t0, 4, &loss).ok());
   for (int64_t b = 0; b < 8; ++b) {
     const CopyStreamState s = problem->StreamState(*states, 0, b);
     EXPECT_EQ(s.sequence, 1);
@@ -314,8 +314,8 @@ TEST(CopyTaskProblemTest, MeanModelUnrollsThetaAndFeedsTheCurriculum) {
   auto alone = MakeStates(*problem, 1, {77});
   RowMatrixXd row = theta.transpose();
   const int64_t t0 = 0;
-  double ema = 2.0;  // the EMA's start, then m <- d^K m + (1 - d^K) bits
-  const double keep = std::pow(0.99, 4);
+  double ema = 1.0;  // the EMA's start, then m <- d^K m + (1 - d^K) bits
+  const double keep = std::pow(0.999, 4);
   for (int r = 0; r < 3; ++r) {
     absl::StatusOr<double> l = (*mean)->Advance(theta, 4);
     ASSERT_TRUE(l.ok()) << l.status();

@@ -152,8 +152,7 @@ absl::Status CopyTaskTbptt::Load(StateReader* in) {
     return s;
   }
   for (const CopyStreamState& st : streams) {
-    if (st.sequence < 0 || st.length < 1 || st.position < 0 ||
-        st.position >= 2 * static_cast<int64_t>(st.length) + 1) {
+    if (!IsValidCopyStreamState(st)) {
       return absl::DataLossError(absl::StrCat(
           "checkpoint state: a copy-task TBPTT stream is at string ",
           st.sequence, " of length ", st.length, ", position ", st.position));

@@ -39,39 +39,42 @@ void RunStream(uint64_t key, int64_t stream, int64_t T, int steps,
 }
 
 TEST(CopyTaskTest, EncodingOfOneBitStrings) {
-  // T = 1: every string has length 1 and takes 3 steps: x = D b _, y = _ _ b.
+  // T = 1: every string has length 1 and takes 4 steps: x = D b _ _,
+  // y = _ _ D b.
   std::vector<int32_t> x, y;
-  RunStream(/*key=*/7, /*stream=*/3, /*T=*/1, 9, &x, &y);
+  RunStream(/*key=*/7, /*stream=*/3, /*T=*/1, 12, &x, &y);
   for (int j = 0; j < 3; ++j) {
     const int32_t b = CopySequenceBit(7, 3, j, 0);
     ASSERT_TRUE(b == 0 || b == 1);
-    EXPECT_EQ(x[3 * j + 0], kCopyDelimiter) << j;
-    EXPECT_EQ(x[3 * j + 1], b) << j;
-    EXPECT_EQ(x[3 * j + 2], kCopyBlank) << j;
-    EXPECT_EQ(y[3 * j + 0], kCopyBlank) << j;
-    EXPECT_EQ(y[3 * j + 1], kCopyBlank) << j;
-    EXPECT_EQ(y[3 * j + 2], b) << j;
+    const std::vector<int32_t> want_x = {kCopyDelimiter, b, kCopyBlank,
+                                         kCopyBlank};
+    const std::vector<int32_t> want_y = {kCopyBlank, kCopyBlank,
+                                         kCopyDelimiter, b};
+    for (int k = 0; k < 4; ++k) {
+      EXPECT_EQ(x[4 * j + k], want_x[k]) << "string " << j << " step " << k;
+      EXPECT_EQ(y[4 * j + k], want_y[k]) << "string " << j << " step " << k;
+    }
   }
 }
 
 TEST(CopyTaskTest, EncodingOfALongerString) {
-  // Find a string of length 3 at T = 3 and check all 7 of its steps:
-  // x = D b1 b2 b3 _ _ _, y = _ _ _ _ b1 b2 b3.
+  // Find a string of length 3 at T = 3 and check all 8 of its steps:
+  // x = D b1 b2 b3 _ _ _ _, y = _ _ _ _ D b1 b2 b3.
   const uint64_t key = 11;
   CopyStreamState s = StartCopyStream(key, 0, 3);
   while (s.length != 3) {
-    const int steps = 2 * s.length + 1;
-    for (int k = 0; k < steps; ++k) AdvanceCopyStream(key, 0, 3, 5, &s);
+    const int64_t steps = CopyStringSteps(s.length);
+    for (int64_t k = 0; k < steps; ++k) AdvanceCopyStream(key, 0, 3, 5, &s);
   }
   ASSERT_EQ(s.position, 0);
   const int32_t b1 = CopySequenceBit(key, 0, s.sequence, 0);
   const int32_t b2 = CopySequenceBit(key, 0, s.sequence, 1);
   const int32_t b3 = CopySequenceBit(key, 0, s.sequence, 2);
-  const std::vector<int32_t> want_x = {kCopyDelimiter, b1, b2, b3,
-                                       kCopyBlank, kCopyBlank, kCopyBlank};
-  const std::vector<int32_t> want_y = {kCopyBlank, kCopyBlank, kCopyBlank,
-                                       kCopyBlank, b1, b2, b3};
-  for (int k = 0; k < 7; ++k) {
+  const int32_t D = kCopyDelimiter, _ = kCopyBlank;
+  const std::vector<int32_t> want_x = {D, b1, b2, b3, _, _, _, _};
+  const std::vector<int32_t> want_y = {_, _, _, _, D, b1, b2, b3};
+  for (int k = 0; k < 8; ++k) {
+    ASSERT_TRUE(IsValidCopyStreamState(s));
     int32_t a, b;
     CopyTokens(key, 0, s, &a, &b);
     EXPECT_EQ(a, want_x[k]) << "step " << k;
@@ -79,6 +82,9 @@ TEST(CopyTaskTest, EncodingOfALongerString) {
     AdvanceCopyStream(key, 0, 3, 5, &s);
   }
   EXPECT_EQ(s.position, 0);  // the next string starts
+  EXPECT_FALSE(IsValidCopyStreamState({0, 3, 8}));
+  EXPECT_FALSE(IsValidCopyStreamState({0, 0, 0}));
+  EXPECT_FALSE(IsValidCopyStreamState({-1, 3, 0}));
 }
 
 TEST(CopyTaskTest, BitsAndLengthsAreTheDocumentedPhiloxWords) {
@@ -157,14 +163,15 @@ TEST(CopyTaskTest, SameKeySameStreamDifferentKeyDifferentStream) {
 }
 
 TEST(CopyTaskTest, CurriculumRaisesExactlyWhenTheEmaCrossesTheThreshold) {
-  // Constant 0.1 bits from m_0 = 2: m_n = 0.1 + 1.9 * 0.99^n < 0.15 first at
-  // n = ceil(ln(0.05 / 1.9) / ln(0.99)) = 362 (361.94...).
+  // Constant 0.1 bits from m_0 = 1 with d = 0.999: m_n = 0.1 + 0.9 * 0.999^n
+  // < 0.15 first at n = ceil(ln 18 / -ln 0.999) = 2889 (2888.93...).
   CopyCurriculum c;
   EXPECT_EQ(c.length(), 1);
   EXPECT_EQ(c.max_copied_length(), 0);
-  double m = 2.0;
-  for (int n = 1; n <= 361; ++n) {
-    m = 0.99 * m + 0.01 * 0.1;
+  EXPECT_EQ(c.ema_bits(), 1.0);
+  double m = 1.0;
+  for (int n = 1; n <= 2888; ++n) {
+    m = 0.999 * m + (1 - 0.999) * 0.1;
     ASSERT_FALSE(c.Observe(0.1, 1, 32)) << "observation " << n;
     ASSERT_NEAR(c.ema_bits(), m, 1e-12) << n;
     ASSERT_GE(m, 0.15);
@@ -173,16 +180,17 @@ TEST(CopyTaskTest, CurriculumRaisesExactlyWhenTheEmaCrossesTheThreshold) {
   EXPECT_EQ(c.length(), 2);
   EXPECT_EQ(c.max_copied_length(), 1);
   EXPECT_EQ(c.raises(), 1);
-  EXPECT_EQ(c.ema_bits(), 2.0);  // restarted for the new length
-  EXPECT_EQ(c.tokens(), 362 * 32);
-  EXPECT_EQ(c.observations(), 362);
+  EXPECT_EQ(c.ema_bits(), 0.3);  // restarted for the new length
+  EXPECT_EQ(c.tokens(), 2889 * 32);
+  EXPECT_EQ(c.observations(), 2889);
 }
 
 TEST(CopyTaskTest, CurriculumOnAScriptedLossSequence) {
-  // d = 0.5, threshold 0.15, restart at 1: the EMA after each observation is
-  // written out by hand.
+  // d = 0.5, threshold 0.15, start and restart at 1: the EMA after each
+  // observation is written out by hand.
   CopyCurriculumOptions o;
   o.ema_decay = 0.5;
+  o.ema_initial_bits = 1.0;
   o.ema_reset_bits = 1.0;
   CopyCurriculum c(o);
   struct Obs {
@@ -233,7 +241,7 @@ TEST(CopyTaskTest, CurriculumStopsAtMaxLength) {
 
 TEST(CopyTaskTest, CurriculumSaveLoadRoundTripAndDamage) {
   CopyCurriculum c;
-  for (int k = 0; k < 400; ++k) c.Observe(0.05, 1, 32);
+  for (int k = 0; k < 3000; ++k) c.Observe(0.05, 1, 32);
   StateWriter w;
   c.Save(&w);
   CopyCurriculum d;
@@ -267,6 +275,9 @@ TEST(CopyTaskTest, OptionsValidateNamesTheBadValue) {
   o = {};
   o.initial_length = 0;
   EXPECT_NE(o.Validate().message().find("initial_length"), std::string::npos);
+  o = {};
+  o.ema_initial_bits = -1;
+  EXPECT_NE(o.Validate().message().find("ema_initial_bits"), std::string::npos);
   o = {};
   o.length_spread = -1;
   EXPECT_NE(o.Validate().message().find("length_spread"), std::string::npos);
