@@ -133,6 +133,27 @@ void BM_CopyTaskKernelStep(benchmark::State& state) {
 BENCHMARK(BM_CopyTaskKernelStep)->Arg(10)->Arg(100)->Arg(1000)
     ->Unit(benchmark::kMillisecond)->UseRealTime();
 
+// Token generation alone: one step of N * 32 streams (CopyTokens +
+// AdvanceCopyStream, one Philox block per bit), the fill part of Unroll.
+void BM_CopyTaskTokens(benchmark::State& state) {
+  const int n = static_cast<int>(state.range(0));
+  std::vector<CopyStreamState> streams;
+  for (int64_t k = 0; k < int64_t{n} * 32; ++k) {
+    streams.push_back(StartCopyStream(k / 32, k % 32, 20));
+  }
+  std::vector<int32_t> x(streams.size()), y(streams.size());
+  for (auto _ : state) {
+    for (size_t k = 0; k < streams.size(); ++k) {
+      CopyTokens(k / 32, k % 32, streams[k], &x[k], &y[k]);
+      AdvanceCopyStream(k / 32, k % 32, 20, 5, &streams[k]);
+    }
+    benchmark::DoNotOptimize(x.data());
+  }
+  SetRates(state, double(n) * 32, 32.0, 0);
+}
+BENCHMARK(BM_CopyTaskTokens)->Arg(10)->Arg(1000)
+    ->Unit(benchmark::kMillisecond)->UseRealTime();
+
 // The mean model's K = 1 advance (one extra particle per ES step).
 void BM_CopyTaskMeanModel(benchmark::State& state) {
   auto problem = CopyTaskProblem::Create(CopyTaskConfig{});
@@ -200,6 +221,32 @@ BENCHMARK(BM_CharLmInnerProblem)
     ->Args({2, 1})->Args({2, 1000})->Args({1000, 1})->Args({1000, 10})
     ->Args({1000, 1000})
     ->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// Pack alone at the Fig. 1 size (SoA layout, N rows of 1,440 doubles): the
+// per-call cost that dominates BM_CharLmInnerProblem at K = 1.
+void BM_CharLmPack(benchmark::State& state) {
+  const int n = static_cast<int>(state.range(0));
+  CharLmConfig config;
+  config.source = CharLmConfig::Source::kRandom;
+  auto problem = CharLmProblem::Create(config);
+  BatchedLstmConfig kc;
+  kc.shape = config.shape();
+  kc.num_particles = n;
+  auto kernel = BatchedLstm::Create(kc);
+  if (!kernel.ok()) return state.SkipWithError("Create failed");
+  const RowMatrixXd thetas = Rows((*problem)->InitialTheta(0), n);
+  std::vector<float> packed((*kernel)->packed_size());
+  for (auto _ : state) {
+    if (!(*kernel)->Pack(absl::MakeConstSpan(thetas.data(), thetas.size()), 0,
+                         n, absl::MakeSpan(packed)).ok()) {
+      return state.SkipWithError("Pack failed");
+    }
+    benchmark::DoNotOptimize(packed.data());
+  }
+  state.SetLabel((*kernel)->ImplementationInfo());
+}
+BENCHMARK(BM_CharLmPack)->Arg(2)->Arg(1000)
+    ->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 }  // namespace
 }  // namespace es
