@@ -45,6 +45,11 @@ class StateWriter {
     static_assert(std::is_trivially_copyable_v<T>);
     Bytes(&value, sizeof(T));
   }
+  // A string of any length (read back with StateReader::String).
+  void String(absl::string_view text) {
+    Pod(static_cast<uint64_t>(text.size()));
+    Bytes(text.data(), text.size());
+  }
   // A short string that the reader checks for equality.
   void Tag(absl::string_view tag) {
     Pod(static_cast<uint32_t>(tag.size()));
@@ -99,6 +104,18 @@ class StateReader {
           "' at offset ", pos_, " (was it written by another method, problem "
           "or version?)"));
     }
+    pos_ += n;
+    return absl::OkStatus();
+  }
+  absl::Status String(std::string* text) {
+    uint64_t n = 0;
+    if (auto s = Pod(&n); !s.ok()) return s;
+    if (n > data_.size() - pos_) {
+      return absl::DataLossError(absl::StrCat(
+          "checkpoint state is truncated: a string of ", n, " bytes at offset ",
+          pos_, " does not fit"));
+    }
+    text->assign(data_.data() + pos_, n);
     pos_ += n;
     return absl::OkStatus();
   }

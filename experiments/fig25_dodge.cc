@@ -49,42 +49,21 @@
 //   bazel run //experiments:fig25_dodge                 # paper settings
 //   bazel run //experiments:fig25_dodge -- --quick      # about a second
 #include <algorithm>
-#include <chrono>
 #include <cmath>
-#include <cstdio>
 #include <string>
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
-#include "absl/status/status.h"
-#include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "estimators/gradient/unrolled_adapter.h"
 #include "estimators/philox.h"
-#include "experiments/figure_io.h"
-#include "experiments/landscape.h"
+#include "experiments/figure.h"
+#include "experiments/grid.h"
 #include "experiments/method_registry.h"
-#include "experiments/sweep.h"
+#include "experiments/run_loop.h"
 #include "experiments/twin_check.h"
 #include "inner/diff/toy2d_diff.h"
 #include "inner/toy2d.h"
 
-ABSL_FLAG(std::string, out_dir, "",
-          "Output directory; empty = results/fig25_dodge/ (relative paths "
-          "resolve against the workspace under bazel run).");
-ABSL_FLAG(bool, quick, false,
-          "Seconds-long run for tests: seeds 0,1, 1000 iterations, eval every "
-          "50 iterations, a 21 x 21 grid (flags set to non-default values "
-          "still win).");
-ABSL_FLAG(std::string, seeds, "0,1,2",
-          "Comma-separated seeds; every configuration runs once per seed.");
-ABSL_FLAG(int64_t, iterations, 10000,
-          "Outer iterations per run (K = 1: 100 iterations per inner problem).");
-ABSL_FLAG(int64_t, eval_every, 100,
-          "Meta-loss evaluation (and CSV row) every this many iterations.");
-ABSL_FLAG(double, learning_rate, 0.01, "Adam learning rate (paper: 0.01).");
 ABSL_FLAG(std::string, sigmas, "0.0001,0.01,0.3,1",
           "Panel (a): ES-Single perturbation scales (N = 2, one direction).");
 ABSL_FLAG(int, directions_b, 1000,
@@ -100,90 +79,48 @@ ABSL_FLAG(int, grid_size, 301,
 ABSL_FLAG(std::string, grid_range, "-16,4",
           "min,max of both theta axes of the landscape grid (wide enough for "
           "the theta_1 the trajectories reach).");
-ABSL_FLAG(bool, progress, true, "Progress lines on stderr.");
 
 namespace es::experiments {
 namespace {
-
-constexpr char kBinary[] = "fig25_dodge";
-constexpr int kTruncation = 1;  // K (paper: 1)
 
 std::string EsName(double sigma) {
   return absl::StrCat("es_single_sigma", FormatDouble(sigma));
 }
 
-// rtrl and dodge on the differentiable twin (DODGE with ES-Single's
-// direction stream), and one "es_single_sigma<sigma>" entry per distinct
-// sigma on `es_problem`.
-absl::Status RegisterMethods(const UnrolledProblem* es_problem,
-                             const Toy2dDiff* twin,
-                             const std::vector<double>& sigmas,
-                             MethodRegistry* registry) {
-  GradientEstimatorSpec base;
-  base.direction_stream = Stream::kSinglePerturbation;  // = ES-Single's
-  if (auto s = AddGradientMethods(twin, {"rtrl", "dodge"}, registry, base);
-      !s.ok()) {
-    return s;
-  }
-  MethodRegistry es;
-  if (auto s = AddEsMethods(es_problem, {"es_single"}, &es); !s.ok()) return s;
-  for (double sigma : sigmas) {
-    if (registry->Find(EsName(sigma)) != nullptr) continue;
-    MethodEntry e = *es.Find("es_single");
-    e.name = EsName(sigma);
-    e.description = absl::StrCat("ES-Single with sigma = ", FormatDouble(sigma));
-    e.sigma = sigma;
-    if (auto s = registry->Add(std::move(e)); !s.ok()) return s;
-  }
-  return absl::OkStatus();
-}
-
-absl::Status Run() {
-  const auto start = std::chrono::steady_clock::now();
-  const bool quick = absl::GetFlag(FLAGS_quick);
-  const std::string seeds_text = QuickOr(FLAGS_seeds, quick, std::string("0,1"));
-  const int64_t iterations = QuickOr(FLAGS_iterations, quick, int64_t{1000});
-  const int64_t eval_every = QuickOr(FLAGS_eval_every, quick, int64_t{50});
-  const int grid_size = QuickOr(FLAGS_grid_size, quick, 21);
-
-  auto seeds = ParseIntList(seeds_text, "seeds");
-  if (!seeds.ok()) return seeds.status();
+absl::Status Run(FigureRun& run) {
   auto sigmas = ParseDoubleList(absl::GetFlag(FLAGS_sigmas), "sigmas");
   if (!sigmas.ok()) return sigmas.status();
-  for (double s : *sigmas) {
+  const bool panel_b = absl::GetFlag(FLAGS_panel_b);
+  const int directions_b = absl::GetFlag(FLAGS_directions_b);
+  const double sigma_b = absl::GetFlag(FLAGS_sigma_b);
+  std::vector<double> all_sigmas = *sigmas;
+  if (panel_b) all_sigmas.push_back(sigma_b);
+  for (double s : all_sigmas) {
     if (!(s > 0.0) || !std::isfinite(s)) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "--sigmas: every scale must be finite and > 0, got ", FormatDouble(s)));
+          "--sigmas / --sigma_b: every scale must be finite and > 0, got ",
+          FormatDouble(s)));
     }
   }
-  const int directions_b = absl::GetFlag(FLAGS_directions_b);
   if (directions_b < 1 || directions_b > 1000000) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--directions_b must be in [1, 1000000], got ", directions_b));
   }
-  const double sigma_b = absl::GetFlag(FLAGS_sigma_b);
-  if (!(sigma_b > 0.0) || !std::isfinite(sigma_b)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--sigma_b must be finite and > 0, got ", FormatDouble(sigma_b)));
-  }
-  const bool panel_b = absl::GetFlag(FLAGS_panel_b);
   const std::string es_problem_name = absl::GetFlag(FLAGS_es_problem);
   if (es_problem_name != "toy2d" && es_problem_name != "adapter") {
     return absl::InvalidArgumentError(absl::StrCat(
         "--es_problem must be 'toy2d' or 'adapter', got '", es_problem_name,
         "'"));
   }
-  auto range = ParseDoubleList(absl::GetFlag(FLAGS_grid_range), "grid_range");
+  auto range = ParseRange(absl::GetFlag(FLAGS_grid_range), "grid_range");
   if (!range.ok()) return range.status();
-  if (range->size() != 2 || !((*range)[0] < (*range)[1])) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--grid_range must be min,max with min < max, got \"",
-        absl::GetFlag(FLAGS_grid_range), "\""));
-  }
+  const int grid_size = absl::GetFlag(FLAGS_grid_size);
   if (grid_size < 0 || grid_size > 2000) {
     return absl::InvalidArgumentError(
         absl::StrCat("--grid_size must be in [0, 2000], got ", grid_size));
   }
+  auto seeds = run.Seeds();
+  if (!seeds.ok()) return seeds.status();
 
   Toy2d batched;
   Toy2dDiff twin;
@@ -205,134 +142,85 @@ absl::Status Run() {
   const UnrolledProblem* es_problem =
       es_problem_name == "toy2d" ? static_cast<const UnrolledProblem*>(&batched)
                                  : &adapter;
-  std::vector<double> all_sigmas = *sigmas;
-  if (panel_b) all_sigmas.push_back(sigma_b);
+  // rtrl and dodge on the twin, DODGE drawing ES-Single's direction stream;
+  // one "es_single_sigma<sigma>" per distinct sigma.
   MethodRegistry registry;
-  if (auto s = RegisterMethods(es_problem, &twin, all_sigmas, &registry);
+  GradientEstimatorSpec base;
+  base.direction_stream = Stream::kSinglePerturbation;
+  if (auto s = AddGradientMethods(&twin, {"rtrl", "dodge"}, &registry, base);
       !s.ok()) {
     return s;
   }
-
-  std::vector<RunSpec> runs;
-  auto select = [&](const std::vector<std::string>& names) {
-    return *registry.Select(names);  // names registered above
-  };
-  AppendRuns(select({"rtrl"}), {0}, *seeds, &runs);
-  AppendRuns(select({"dodge"}), {1}, *seeds, &runs);
   std::vector<std::string> es_a;
-  for (double s : *sigmas) {
-    if (std::find(es_a.begin(), es_a.end(), EsName(s)) == es_a.end()) {
-      es_a.push_back(EsName(s));
-    }
-  }
-  AppendRuns(select(es_a), {2}, *seeds, &runs);
-  if (panel_b) {
-    AppendRuns(select({"dodge"}), {directions_b}, *seeds, &runs);
-    AppendRuns(select({EsName(sigma_b)}), {2 * directions_b}, *seeds, &runs);
-  }
-
-  SweepOptions options;
-  options.problem = &batched;  // every meta-loss, as in Fig. 15
-  options.theta0 = Eigen::Vector2d(std::log(0.01), std::log(0.01));
-  options.optimizer.kind = "adam";
-  options.optimizer.learning_rate = absl::GetFlag(FLAGS_learning_rate);
-  if (auto s = options.optimizer.Validate(); !s.ok()) return s;
-  options.meta.iterations = iterations;
-  options.meta.eval_every = eval_every;
-  options.meta.eval_length = 0;  // the full horizon T
-  options.meta.progress = absl::GetFlag(FLAGS_progress);
-  options.defaults.truncation = kTruncation;
-  options.defaults.num_threads = 1;
-
-  auto out_dir = ResolveOutDir(absl::GetFlag(FLAGS_out_dir), kBinary);
-  if (!out_dir.ok()) return out_dir.status();
-  auto csv = CsvWriter::Open(absl::StrCat(*out_dir, "/", kBinary, ".csv"),
-                             TraceColumns(2));
-  if (!csv.ok()) return csv.status();
-  auto summaries = RunSweep(options, runs, csv->get());
-  if (!summaries.ok()) return summaries.status();
-  if (auto s = (*csv)->Close(); !s.ok()) return s;
-
-  double grid_seconds = 0.0;
-  if (grid_size > 0) {
-    const auto g0 = std::chrono::steady_clock::now();
-    if (auto s = WriteLandscapeGrid(
-            batched, grid_size, (*range)[0], (*range)[1],
-            absl::StrCat(*out_dir, "/", kBinary, "_grid.csv"));
+  for (double sigma : all_sigmas) {
+    if (registry.Find(EsName(sigma)) != nullptr) continue;
+    if (auto s = AddEsVariant(es_problem, "es_single", EsName(sigma),
+                              {.sigma = sigma}, &registry);
         !s.ok()) {
       return s;
     }
-    grid_seconds = std::chrono::duration<double>(
-                       std::chrono::steady_clock::now() - g0)
-                       .count();
+  }
+  for (double sigma : *sigmas) {
+    if (std::find(es_a.begin(), es_a.end(), EsName(sigma)) == es_a.end()) {
+      es_a.push_back(EsName(sigma));
+    }
+  }
+  std::vector<RunSpec> runs;
+  AppendRuns(*registry.Select({"rtrl"}), {0}, *seeds, &runs);
+  AppendRuns(*registry.Select({"dodge"}), {1}, *seeds, &runs);
+  AppendRuns(*registry.Select(es_a), {2}, *seeds, &runs);
+  if (panel_b) {
+    AppendRuns(*registry.Select({"dodge"}), {directions_b}, *seeds, &runs);
+    AppendRuns(*registry.Select({EsName(sigma_b)}), {2 * directions_b}, *seeds,
+               &runs);
   }
 
-  const double initial_meta_loss = *batched.Evaluate(options.theta0, 0, 0);
-  Sidecar sc;
-  sc.binary = kBinary;
-  sc.figure = "Fig. 25 (ES-Single vs DODGE on toy 2D, App. C.6)";
-  sc.description =
-      "theta = log(initial LR, final LR) and meta-loss (sum of the T per-step "
-      "losses of a fresh full unroll) over outer iterations; (a) DODGE with "
-      "one direction vs ES-Single with one pair on the same directions at "
-      "several sigma, (b) DODGE with D directions vs ES-Single with D pairs "
-      "vs RTRL; meta-loss grid";
-  sc.flags = FlagsDefinedIn("experiments/fig25_dodge");
-  sc.seeds = *seeds;
-  std::vector<std::string> sigma_text;
-  for (double s : *sigmas) sigma_text.push_back(JsonNumber(s));
-  sc.settings = {{"quick", quick ? "true" : "false"},
-                 {"iterations", absl::StrCat(iterations)},
-                 {"eval_every", absl::StrCat(eval_every)},
-                 {"truncation", absl::StrCat(kTruncation)},
-                 {"horizon", absl::StrCat(batched.horizon())},
-                 {"sigmas_a", absl::StrCat("[", absl::StrJoin(sigma_text, ", "), "]")},
-                 {"directions_b", panel_b ? absl::StrCat(directions_b) : "null"},
-                 {"sigma_b", panel_b ? JsonNumber(sigma_b) : "null"},
-                 {"es_problem", JsonString(es_problem_name)},
-                 {"grid_size", absl::StrCat(grid_size)},
-                 {"grid_seconds", JsonNumber(grid_seconds)},
-                 {"initial_meta_loss", JsonNumber(initial_meta_loss)}};
-  sc.runs = *summaries;
+  auto options = DefaultLoopOptions(run, &batched);  // every meta-loss on it
+  if (!options.ok()) return options.status();
+  const Eigen::Vector2d theta0(std::log(0.01), std::log(0.01));
+  options->theta0 = [&](uint64_t) { return theta0; };
   // "methods" aggregates panel (a): RTRL, DODGE with D = 1, ES-Single N = 2.
-  sc.methods = SummarizeMethods(*summaries, [](const std::string& m) {
+  run.SetPrimaryParticles([](const std::string& m) {
     return m == "rtrl" ? 0 : (m == "dodge" ? 1 : 2);
   });
-  sc.wall_seconds = std::chrono::duration<double>(
-                        std::chrono::steady_clock::now() - start)
-                        .count();
-  if (auto s = WriteSidecar(absl::StrCat(*out_dir, "/", kBinary, ".json"), sc);
-      !s.ok()) {
-    return s;
-  }
-
-  std::printf("%-24s %6s %5s %12s %10s %10s %12s\n", "method", "N/D",
-              "seed", "final_loss", "theta_0", "theta_1", "s/estimate");
-  for (const RunSummary& r : *summaries) {
-    std::printf("%-24s %6d %5llu %12.2f %10.4f %10.4f %12.3g\n",
-                r.method.c_str(), r.num_particles,
-                static_cast<unsigned long long>(r.seed), r.final_meta_loss,
-                r.final_theta[0], r.final_theta[1], r.seconds_per_estimate);
-  }
-  std::printf("(initial meta_loss %.6g; wall %.1f s)\nwrote %s/%s{.csv,.json%s}\n",
-              initial_meta_loss, sc.wall_seconds, out_dir->c_str(), kBinary,
-              grid_size > 0 ? ",_grid.csv" : "");
-  return absl::OkStatus();
+  run.Setting("initial_meta_loss", *batched.Evaluate(theta0, 0, 0));
+  run.Setting("horizon", batched.horizon());
+  if (auto s = RunLoop(run, *options, runs); !s.ok()) return s.status();
+  if (grid_size == 0) return absl::OkStatus();
+  auto grid = EvaluateGrid(
+      batched,
+      Grid2d(Linspace(range->first, range->second, grid_size),
+             Linspace(range->first, range->second, grid_size)),
+      {0}, grid_size * grid_size, /*progress=*/false);
+  if (!grid.ok()) return grid.status();
+  return AddGridOutput(run, *grid);
 }
 
 }  // namespace
 }  // namespace es::experiments
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
-      "Fig. 25 of the ES-Single paper: ES-Single vs DODGE on toy 2D "
-      "regression. Writes <out_dir>/fig25_dodge.{csv,json} and "
-      "fig25_dodge_grid.csv.");
-  absl::ParseCommandLine(argc, argv);
-  const absl::Status s = es::experiments::Run();
-  if (!s.ok()) {
-    std::fprintf(stderr, "fig25_dodge: %s\n", s.ToString().c_str());
-    return 1;
-  }
-  return 0;
+  return es::experiments::FigureMain(
+      {.binary = "fig25_dodge",
+       .figure = "Fig. 25 (ES-Single vs DODGE on toy 2D, App. C.6)",
+       .description =
+           "theta = log(initial LR, final LR) and meta-loss over outer "
+           "iterations; (a) DODGE with one direction vs ES-Single with one "
+           "pair on the same directions at several sigma, (b) DODGE with D "
+           "directions vs ES-Single with D pairs vs RTRL; meta-loss grid",
+       .presets = {{"paper", "App. C.6 settings; iterations and seeds: ours",
+                    {{"seeds", "0,1,2"},
+                     {"iterations", "10000"},
+                     {"truncation", "1"},
+                     {"optimizer", "adam"},
+                     {"learning_rate", "0.01"},
+                     {"eval_every", "100"},
+                     {"eval_length", "0"}}},
+                   {"quick", "seconds, for tests",
+                    {{"seeds", "0,1"},
+                     {"iterations", "1000"},
+                     {"eval_every", "50"},
+                     {"grid_size", "21"}}}},
+       .run = es::experiments::Run},
+      argc, argv);
 }

@@ -12,77 +12,39 @@
 // gradient-based methods stall near theta_0 = 0.1-0.2 at meta-loss ~2423.
 //
 //   bazel test //experiments:fig25_dodge_test
-// Arguments (from BUILD): <binary> <golden csv>.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <string>
 #include <vector>
 
-#include "experiments/figure_test_util.h"
+#include "experiments/figure_test.h"
 #include "gtest/gtest.h"
 
 namespace es::experiments::test {
 namespace {
 
-std::string g_binary, g_golden;
-
 constexpr double kInitialMetaLoss = 2490.556752179354;
 
-class Fig25DodgeTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    dir_ = new std::string(TestDir("fig25_dodge"));
-    rc_ = RunCommand({g_binary, "--quick", "--progress=false",
-                      "--out_dir=" + *dir_},
-                     *dir_ + "/stderr.log");
-    auto t = ReadCsv(*dir_ + "/fig25_dodge.csv");
-    if (t.ok()) table_ = new CsvTable(*t);
-  }
-  static void TearDownTestSuite() {
-    delete table_;
-    delete dir_;
-  }
-  void SetUp() override {
-    ASSERT_EQ(rc_, 0) << "command: " << g_binary << " --quick --out_dir="
-                      << *dir_ << " (stderr in " << *dir_ << "/stderr.log)";
-    ASSERT_NE(table_, nullptr);
-  }
 
-  // max over the trace points of max(|d theta_0|, |d theta_1|) between the
-  // runs (a_method, a_n) and (b_method, b_n) of `seed`.
-  static double MaxThetaGap(const std::string& a_method, int a_n,
-                            const std::string& b_method, int b_n, int seed) {
-    double gap = 0.0;
-    for (const char* c : {"theta_0", "theta_1"}) {
-      const auto a = Traces(*table_, a_method, a_n, c).at(seed);
-      const auto b = Traces(*table_, b_method, b_n, c).at(seed);
-      EXPECT_EQ(a.size(), b.size());
-      for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) {
-        gap = std::max(gap, std::fabs(a[i] - b[i]));
-      }
+// max over the trace points of max(|d theta_0|, |d theta_1|) between the
+// runs (a_method, a_n) and (b_method, b_n) of `seed`.
+double MaxThetaGap(const std::string& a_method, int a_n,
+                   const std::string& b_method, int b_n, int seed) {
+  double gap = 0.0;
+  for (const char* c : {"theta_0", "theta_1"}) {
+    const auto a = Traces(FigureTest::Output(), a_method, a_n, c).at(seed);
+    const auto b = Traces(FigureTest::Output(), b_method, b_n, c).at(seed);
+    EXPECT_EQ(a.size(), b.size());
+    for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) {
+      gap = std::max(gap, std::fabs(a[i] - b[i]));
     }
-    return gap;
   }
-
-  static std::string* dir_;
-  static int rc_;
-  static CsvTable* table_;
-};
-std::string* Fig25DodgeTest::dir_ = nullptr;
-int Fig25DodgeTest::rc_ = -1;
-CsvTable* Fig25DodgeTest::table_ = nullptr;
-
-TEST_F(Fig25DodgeTest, MatchesGoldenCsv) {
-  auto golden = ReadCsv(g_golden);
-  ASSERT_TRUE(golden.ok()) << golden.status();
-  const absl::Status s =
-      CompareCsv(*golden, *table_, kGoldenRelTol, kGoldenAbsTol);
-  EXPECT_TRUE(s.ok()) << s.message();
+  return gap;
 }
 
-TEST_F(Fig25DodgeTest, OutputContract) {
-  EXPECT_EQ(table_->header,
+TEST_F(FigureTest, OutputContract) {
+  EXPECT_EQ(Output().header,
             (std::vector<std::string>{"method", "num_particles", "seed",
                                       "iteration", "meta_loss", "theta_0",
                                       "theta_1"}));
@@ -96,21 +58,19 @@ TEST_F(Fig25DodgeTest, OutputContract) {
            {"es_single_sigma1", 2},
            {"dodge", 1000},
            {"es_single_sigma0.0001", 2000}}) {
-    const auto initial = InitialValues(*table_, m, n, "meta_loss");
+    const auto initial = InitialValues(Output(), m, n, "meta_loss");
     ASSERT_EQ(initial.size(), 2u) << m << " N=" << n;
     for (const auto& [seed, loss] : initial) {
       EXPECT_NEAR(loss, kInitialMetaLoss, 1e-6) << m << " seed " << seed;
     }
   }
-  auto json = ReadFile(*dir_ + "/fig25_dodge.json");
-  ASSERT_TRUE(json.ok()) << json.status();
+  const std::string* json = &Sidecar();
   for (const char* m : {"rtrl", "dodge", "es_single_sigma0.0001",
                         "es_single_sigma1"}) {
     EXPECT_TRUE(JsonHasMethodSummary(*json, m)) << m << " in\n" << *json;
   }
   EXPECT_NE(json->find("\"git_commit\""), std::string::npos);
-  auto grid = ReadCsv(*dir_ + "/fig25_dodge_grid.csv");
-  ASSERT_TRUE(grid.ok()) << grid.status();
+  const CsvTable* grid = &Output("_grid");
   EXPECT_EQ(grid->rows.size(), 21u * 21u);
 }
 
@@ -120,13 +80,13 @@ TEST_F(Fig25DodgeTest, OutputContract) {
 // gap 1.5e-7 over 1000 iterations; tolerance 1e-4). Both stall in the
 // chaotic region: the meta-loss never gets below 2400 (it starts at 2490.6;
 // the optimal region is below 600).
-TEST_F(Fig25DodgeTest, SmallSigmaEsSingleTracksDodgeAndStalls) {
+TEST_F(FigureTest, SmallSigmaEsSingleTracksDodgeAndStalls) {
   for (int seed : {0, 1}) {
     EXPECT_LT(MaxThetaGap("es_single_sigma0.0001", 2, "dodge", 1, seed), 1e-4)
         << "seed " << seed;
     for (const auto& [m, n] : std::vector<std::pair<std::string, int>>{
              {"dodge", 1}, {"es_single_sigma0.0001", 2}}) {
-      const auto loss = Traces(*table_, m, n, "meta_loss").at(seed);
+      const auto loss = Traces(Output(), m, n, "meta_loss").at(seed);
       EXPECT_GT(*std::min_element(loss.begin(), loss.end()), 2400.0)
           << m << " seed " << seed;
     }
@@ -136,9 +96,9 @@ TEST_F(Fig25DodgeTest, SmallSigmaEsSingleTracksDodgeAndStalls) {
 // Fig. 25a: with sigma = 1 ES-Single crosses the chaotic band (theta_0
 // around 0..2) into the optimal valley (theta_0 about 2.7): every seed ends
 // with theta_0 > 2 and a meta-loss below 1000 (observed 569 and 656).
-TEST_F(Fig25DodgeTest, LargeSigmaEsSingleCrossesTheChaos) {
-  const auto theta = FinalValues(*table_, "es_single_sigma1", 2, "theta_0");
-  const auto loss = FinalValues(*table_, "es_single_sigma1", 2, "meta_loss");
+TEST_F(FigureTest, LargeSigmaEsSingleCrossesTheChaos) {
+  const auto theta = FinalValues(Output(), "es_single_sigma1", 2, "theta_0");
+  const auto loss = FinalValues(Output(), "es_single_sigma1", 2, "meta_loss");
   ASSERT_EQ(theta.size(), 2u);
   for (const auto& [seed, t] : theta) {
     EXPECT_GT(t, 2.0) << "seed " << seed;
@@ -151,7 +111,7 @@ TEST_F(Fig25DodgeTest, LargeSigmaEsSingleCrossesTheChaos) {
 // the whole run (observed 0.06 and 0.21, the larger along the flat
 // theta_1), whereas DODGE with one direction drifts more than 3 away
 // (observed 4.7 and 8.4). ES-Single N = 2000 and DODGE D = 1000 coincide.
-TEST_F(Fig25DodgeTest, ManyDirectionsComeCloseToRtrl) {
+TEST_F(FigureTest, ManyDirectionsComeCloseToRtrl) {
   for (int seed : {0, 1}) {
     EXPECT_LT(MaxThetaGap("dodge", 1000, "rtrl", 0, seed), 0.3)
         << "seed " << seed;
@@ -167,14 +127,3 @@ TEST_F(Fig25DodgeTest, ManyDirectionsComeCloseToRtrl) {
 }  // namespace
 }  // namespace es::experiments::test
 
-int main(int argc, char** argv) {
-  ::testing::InitGoogleTest(&argc, argv);
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: %s <fig25_dodge binary> <golden csv>\n",
-                 argv[0]);
-    return 2;
-  }
-  es::experiments::test::g_binary = argv[1];
-  es::experiments::test::g_golden = argv[2];
-  return RUN_ALL_TESTS();
-}

@@ -52,101 +52,29 @@
 //
 //   bazel run //experiments:fig5_influence                 # paper settings
 //   bazel run //experiments:fig5_influence -- --quick      # seconds
-#include <algorithm>
-#include <chrono>
-#include <cstdio>
+// (--help lists every preset; experiments/figure.h the shared flags.)
 #include <string>
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
-#include "absl/status/status.h"
-#include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
-#include "experiments/figure_io.h"
+#include "experiments/figure.h"
 #include "experiments/method_registry.h"
-#include "experiments/sweep.h"
+#include "experiments/run_loop.h"
 #include "experiments/twin_check.h"
 #include "inner/diff/influence_balancing_diff.h"
 #include "inner/influence_balancing.h"
 
-ABSL_FLAG(std::string, out_dir, "",
-          "Output directory; empty = results/fig5_influence/ (relative paths "
-          "resolve against the workspace under bazel run).");
-ABSL_FLAG(bool, quick, false,
-          "Seconds-long run for tests: 2000 iterations, seeds 0,1, eval every "
-          "100 iterations (flags set to non-default values still win).");
-ABSL_FLAG(std::string, seeds, "0,1,2,3,4",
-          "Comma-separated seeds; every configuration runs once per seed.");
-ABSL_FLAG(std::string, methods,
-          "es_single,pes,tes,tbptt_k1,tbptt_k10,tbptt_k100,rtrl,uoro",
-          "Fig. 5a methods. Known: es_single, pes, tes (shared mean state), "
-          "tes_particle (run at --num_particles), and the gradient baselines "
-          "tbptt_k1, tbptt_k10, tbptt_k100, rtrl, uoro (one trajectory, "
-          "N = 0 in the CSV).");
-ABSL_FLAG(int, num_particles, 1000, "N for the Fig. 5a methods.");
 ABSL_FLAG(std::string, ablation_methods, "es_single,pes",
           "Fig. 5b methods, run at every --ablation_particles; empty = skip.");
 ABSL_FLAG(std::string, ablation_particles, "4,10,100,1000",
           "Fig. 5b particle counts N (even, >= 2).");
-ABSL_FLAG(int64_t, iterations, 3000, "Outer iterations per run.");
-ABSL_FLAG(int, truncation, 1, "K, inner steps per partial unroll.");
-ABSL_FLAG(double, sigma, 0.1, "Perturbation scale of the ES methods.");
-ABSL_FLAG(std::string, optimizer, "adam", "Outer optimiser: adam or sgd.");
-ABSL_FLAG(double, learning_rate, 1e-3, "Outer learning rate.");
 ABSL_FLAG(double, theta0, es::InfluenceBalancing::kPaperTheta0,
           "Initial theta (paper: 0.5).");
-ABSL_FLAG(int64_t, eval_every, 10,
-          "Meta-loss evaluation (and CSV row) every this many iterations.");
-ABSL_FLAG(int64_t, eval_length, 1000,
-          "Steps of the fresh evaluation unroll; meta_loss is their sum.");
-ABSL_FLAG(int, threads, 1, "Threads for each estimator's particle loop.");
-ABSL_FLAG(bool, progress, true, "Progress lines on stderr.");
 
 namespace es::experiments {
 namespace {
 
-constexpr char kBinary[] = "fig5_influence";
-
-// Every method name this figure knows. ES methods run on the batched
-// problem, the gradient-based baselines on its differentiable twin, all with
-// the binary's optimiser (the PES authors' script ran UORO with a smaller
-// learning rate; we keep one optimiser for every method so the comparison is
-// like for like).
-absl::Status RegisterMethods(const InfluenceBalancing* problem,
-                             const InfluenceBalancingDiff* twin,
-                             MethodRegistry* registry) {
-  if (auto s = AddEsMethods(problem, {"es_single", "pes", "tes", "tes_particle"},
-                            registry);
-      !s.ok()) {
-    return s;
-  }
-  return AddGradientMethods(
-      twin, {"tbptt_k1", "tbptt_k10", "tbptt_k100", "rtrl", "uoro"}, registry);
-}
-
-absl::Status Run() {
-  const auto start = std::chrono::steady_clock::now();
-  const bool quick = absl::GetFlag(FLAGS_quick);
-  const std::string seeds_text = QuickOr(FLAGS_seeds, quick, std::string("0,1"));
-  const int64_t iterations = QuickOr(FLAGS_iterations, quick, int64_t{2000});
-  const int64_t eval_every = QuickOr(FLAGS_eval_every, quick, int64_t{100});
-
-  auto seeds = ParseIntList(seeds_text, "seeds");
-  if (!seeds.ok()) return seeds.status();
-  auto method_names = ParseNameList(absl::GetFlag(FLAGS_methods), "methods");
-  if (!method_names.ok()) return method_names.status();
-  std::vector<std::string> ablation_names;
-  if (!absl::GetFlag(FLAGS_ablation_methods).empty()) {
-    auto a = ParseNameList(absl::GetFlag(FLAGS_ablation_methods), "ablation_methods");
-    if (!a.ok()) return a.status();
-    ablation_names = *a;
-  }
-  auto ablation_n = ParseIntList(absl::GetFlag(FLAGS_ablation_particles),
-                                 "ablation_particles");
-  if (!ablation_n.ok()) return ablation_n.status();
-
+absl::Status Run(FigureRun& run) {
   InfluenceBalancing problem;
   InfluenceBalancingDiff twin;
   // The system is linear: the twins agree to rounding everywhere.
@@ -158,118 +86,77 @@ absl::Status Run() {
       !s.ok()) {
     return s;
   }
+  // ES methods on the batched problem, gradient baselines on the twin, all
+  // with the binary's optimiser (like for like).
   MethodRegistry registry;
-  if (auto s = RegisterMethods(&problem, &twin, &registry); !s.ok()) return s;
-  auto methods = registry.Select(*method_names);
+  if (auto s = AddEsMethods(&problem, {"es_single", "pes", "tes", "tes_particle"},
+                            &registry);
+      !s.ok()) {
+    return s;
+  }
+  if (auto s = AddGradientMethods(
+          &twin, {"tbptt_k1", "tbptt_k10", "tbptt_k100", "rtrl", "uoro"},
+          &registry);
+      !s.ok()) {
+    return s;
+  }
+  auto seeds = run.Seeds();
+  auto names = run.Methods();
+  auto ablation_names = ParseNameList(absl::GetFlag(FLAGS_ablation_methods),
+                                      "ablation_methods", /*allow_empty=*/true);
+  auto ablation_n = ParseIntList(absl::GetFlag(FLAGS_ablation_particles),
+                                 "ablation_particles");
+  for (const absl::Status& s : {seeds.status(), names.status(),
+                                ablation_names.status(), ablation_n.status()}) {
+    if (!s.ok()) return s;
+  }
+  auto methods = registry.Select(*names);
   if (!methods.ok()) return methods.status();
-  auto ablation = registry.Select(ablation_names);
+  auto ablation = registry.Select(*ablation_names);
   if (!ablation.ok()) return ablation.status();
-
-  const int n_main = absl::GetFlag(FLAGS_num_particles);
   std::vector<RunSpec> runs;
-  AppendRuns(*methods, {n_main}, *seeds, &runs);
-  std::vector<int> ns(ablation_n->begin(), ablation_n->end());
-  AppendRuns(*ablation, ns, *seeds, &runs);
+  AppendRuns(*methods, {absl::GetFlag(FLAGS_num_particles)}, *seeds, &runs);
+  AppendRuns(*ablation, std::vector<int>(ablation_n->begin(), ablation_n->end()),
+             *seeds, &runs);
 
-  SweepOptions options;
-  options.problem = &problem;
-  options.theta0 = Eigen::VectorXd::Constant(1, absl::GetFlag(FLAGS_theta0));
-  options.optimizer.kind = absl::GetFlag(FLAGS_optimizer);
-  options.optimizer.learning_rate = absl::GetFlag(FLAGS_learning_rate);
-  if (auto s = options.optimizer.Validate(); !s.ok()) return s;
-  options.meta.iterations = iterations;
-  options.meta.eval_every = eval_every;
-  options.meta.eval_length = absl::GetFlag(FLAGS_eval_length);
-  if (options.meta.eval_length <= 0) {
+  auto options = DefaultLoopOptions(run, &problem);
+  if (!options.ok()) return options.status();
+  if (options->meta.eval_length <= 0) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--eval_length must be > 0 (the task never ends), got ",
-        options.meta.eval_length));
+        options->meta.eval_length));
   }
-  options.meta.progress = absl::GetFlag(FLAGS_progress);
-  options.defaults.sigma = absl::GetFlag(FLAGS_sigma);
-  options.defaults.truncation = absl::GetFlag(FLAGS_truncation);
-  options.defaults.num_threads = absl::GetFlag(FLAGS_threads);
-
-  auto out_dir = ResolveOutDir(absl::GetFlag(FLAGS_out_dir), kBinary);
-  if (!out_dir.ok()) return out_dir.status();
-  auto csv = CsvWriter::Open(absl::StrCat(*out_dir, "/", kBinary, ".csv"),
-                             TraceColumns(problem.theta_dim()));
-  if (!csv.ok()) return csv.status();
-  auto summaries = RunSweep(options, runs, csv->get());
-  if (!summaries.ok()) return summaries.status();
-  if (auto s = (*csv)->Close(); !s.ok()) return s;
-
-  Sidecar sc;
-  sc.binary = kBinary;
-  sc.figure = "Fig. 5 (influence balancing, Sec. 4.1)";
-  sc.description =
-      "theta and meta-loss (sum of per-step losses of a fresh eval_length-step "
-      "unroll) over outer iterations; 5a methods at num_particles, 5b "
-      "ablation over N";
-  sc.flags = FlagsDefinedIn("experiments/fig5_influence");
-  sc.seeds = *seeds;
-  sc.settings = {{"quick", quick ? "true" : "false"},
-                 {"iterations", absl::StrCat(iterations)},
-                 {"eval_every", absl::StrCat(eval_every)},
-                 {"eval_length", absl::StrCat(options.meta.eval_length)},
-                 {"num_particles_5a", absl::StrCat(n_main)},
-                 {"theta_long_run_optimum",
-                  JsonNumber(InfluenceBalancing::kLongRunOptimum)}};
-  sc.runs = *summaries;
-  // "methods" aggregates each method at the 5a N (ablation-only methods at
-  // their largest N).
-  sc.methods = SummarizeMethods(*summaries, [&](const std::string& m) {
-    for (const MethodEntry* e : *methods) {
-      if (e->name == m) return e->uses_particles ? n_main : 0;
-    }
-    int largest = 0;
-    for (const RunSummary& r : *summaries) {
-      if (r.method == m) largest = std::max(largest, r.num_particles);
-    }
-    return largest;
-  });
-  sc.wall_seconds = std::chrono::duration<double>(
-                        std::chrono::steady_clock::now() - start)
-                        .count();
-  const std::string json = absl::StrCat(*out_dir, "/", kBinary, ".json");
-  if (auto s = WriteSidecar(json, sc); !s.ok()) return s;
-
-  std::printf("%-12s %6s %6s %14s %16s %14s\n", "method", "N", "seeds",
-              "final theta", "final meta_loss", "s/estimate");
-  std::vector<std::pair<std::string, int>> configs;
-  for (const RunSummary& r : *summaries) {
-    std::pair<std::string, int> c{r.method, r.num_particles};
-    if (std::find(configs.begin(), configs.end(), c) != configs.end()) continue;
-    configs.push_back(c);
-    double theta = 0, loss = 0, sec = 0;
-    int k = 0;
-    for (const RunSummary& q : *summaries) {
-      if (q.method != c.first || q.num_particles != c.second) continue;
-      theta += q.final_theta[0];
-      loss += q.final_meta_loss;
-      sec += q.seconds_per_estimate;
-      ++k;
-    }
-    std::printf("%-12s %6d %6d %14.6g %16.6g %14.3g\n", c.first.c_str(),
-                c.second, k, theta / k, loss / k, sec / k);
-  }
-  std::printf("(means over seeds; theta* = -1/6; wall %.1f s)\nwrote %s/%s.{csv,json}\n",
-              sc.wall_seconds, out_dir->c_str(), kBinary);
-  return absl::OkStatus();
+  const double theta0 = absl::GetFlag(FLAGS_theta0);
+  options->theta0 = [&](uint64_t) { return Eigen::VectorXd::Constant(1, theta0); };
+  run.Setting("theta_long_run_optimum", InfluenceBalancing::kLongRunOptimum);
+  return RunLoop(run, *options, runs).status();
 }
 
 }  // namespace
 }  // namespace es::experiments
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
-      "Fig. 5 of the ES-Single paper: influence balancing. "
-      "Writes <out_dir>/fig5_influence.{csv,json}.");
-  absl::ParseCommandLine(argc, argv);
-  const absl::Status s = es::experiments::Run();
-  if (!s.ok()) {
-    std::fprintf(stderr, "fig5_influence: %s\n", s.ToString().c_str());
-    return 1;
-  }
-  return 0;
+  return es::experiments::FigureMain(
+      {.binary = "fig5_influence",
+       .figure = "Fig. 5 (influence balancing, Sec. 4.1)",
+       .description =
+           "theta and meta-loss (sum of per-step losses of a fresh "
+           "eval_length-step unroll) over outer iterations; 5a methods at "
+           "num_particles, 5b ablation over N",
+       .presets = {{"paper", "App. C settings; sigma, optimiser, iterations: ours",
+                    {{"seeds", "0,1,2,3,4"},
+                     {"methods", "es_single,pes,tes,tbptt_k1,tbptt_k10,"
+                                 "tbptt_k100,rtrl,uoro"},
+                     {"num_particles", "1000"},
+                     {"iterations", "3000"},
+                     {"truncation", "1"},
+                     {"sigma", "0.1"},
+                     {"optimizer", "adam"},
+                     {"learning_rate", "1e-3"},
+                     {"eval_every", "10"},
+                     {"eval_length", "1000"}}},
+                   {"quick", "seconds, for tests",
+                    {{"seeds", "0,1"}, {"iterations", "2000"}, {"eval_every", "100"}}}},
+       .run = es::experiments::Run},
+      argc, argv);
 }

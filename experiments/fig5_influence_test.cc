@@ -5,60 +5,22 @@
 // the paper's qualitative claims.
 //
 //   bazel test //experiments:fig5_influence_test
-// Arguments (from BUILD): <binary> <golden csv>.
 #include <cmath>
 #include <cstdio>
 #include <string>
 
-#include "experiments/figure_test_util.h"
+#include "experiments/figure_test.h"
 #include "gtest/gtest.h"
 
 namespace es::experiments::test {
 namespace {
 
-std::string g_binary, g_golden;
-
 constexpr double kTheta0 = 0.5;
 constexpr double kOptimum = -1.0 / 6.0;
 
-class Fig5InfluenceTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    dir_ = new std::string(TestDir("fig5_influence"));
-    rc_ = RunCommand({g_binary, "--quick", "--progress=false",
-                      "--out_dir=" + *dir_},
-                     *dir_ + "/stderr.log");
-    auto t = ReadCsv(*dir_ + "/fig5_influence.csv");
-    if (t.ok()) table_ = new CsvTable(*t);
-  }
-  static void TearDownTestSuite() {
-    delete table_;
-    delete dir_;
-  }
-  void SetUp() override {
-    ASSERT_EQ(rc_, 0) << "command: " << g_binary << " --quick --out_dir="
-                      << *dir_ << " (stderr in " << *dir_ << "/stderr.log)";
-    ASSERT_NE(table_, nullptr);
-  }
-  static std::string* dir_;
-  static int rc_;
-  static CsvTable* table_;
-};
-std::string* Fig5InfluenceTest::dir_ = nullptr;
-int Fig5InfluenceTest::rc_ = -1;
-CsvTable* Fig5InfluenceTest::table_ = nullptr;
 
-TEST_F(Fig5InfluenceTest, MatchesGoldenCsv) {
-  auto golden = ReadCsv(g_golden);
-  ASSERT_TRUE(golden.ok()) << golden.status();
-  const absl::Status s =
-      CompareCsv(*golden, *table_, kGoldenRelTol, kGoldenAbsTol);
-  EXPECT_TRUE(s.ok()) << s.message();
-}
-
-TEST_F(Fig5InfluenceTest, SidecarHasMethodSummaries) {
-  auto json = ReadFile(*dir_ + "/fig5_influence.json");
-  ASSERT_TRUE(json.ok()) << json.status();
+TEST_F(FigureTest, SidecarHasMethodSummaries) {
+  const std::string* json = &Sidecar();
   for (const char* m : {"es_single", "pes", "tes", "tbptt_k1", "tbptt_k10",
                         "tbptt_k100", "rtrl", "uoro"}) {
     EXPECT_TRUE(JsonHasMethodSummary(*json, m)) << m << " in\n" << *json;
@@ -69,8 +31,8 @@ TEST_F(Fig5InfluenceTest, SidecarHasMethodSummaries) {
 
 // Truncation bias (Fig. 5a): truncated ES with K = 1 moves theta up, away
 // from theta* = -1/6, for every seed.
-TEST_F(Fig5InfluenceTest, TruncatedEsMovesThetaAwayFromOptimum) {
-  const auto final = FinalValues(*table_, "tes", 1000, "theta_0");
+TEST_F(FigureTest, TruncatedEsMovesThetaAwayFromOptimum) {
+  const auto final = FinalValues(Output(), "tes", 1000, "theta_0");
   ASSERT_EQ(final.size(), 2u);
   for (const auto& [seed, theta] : final) {
     EXPECT_GT(theta, kTheta0 + 0.1) << "seed " << seed;
@@ -81,9 +43,9 @@ TEST_F(Fig5InfluenceTest, TruncatedEsMovesThetaAwayFromOptimum) {
 // Fig. 5a: TBPTT with K = 1, 10 and 100 moves theta up, away from -1/6,
 // like truncated ES (quick run: to 2.99, 3.06 and 2.88 after 2000
 // iterations).
-TEST_F(Fig5InfluenceTest, TbpttMovesThetaTheWrongWay) {
+TEST_F(FigureTest, TbpttMovesThetaTheWrongWay) {
   for (const char* m : {"tbptt_k1", "tbptt_k10", "tbptt_k100"}) {
-    const auto final = FinalValues(*table_, m, 0, "theta_0");
+    const auto final = FinalValues(Output(), m, 0, "theta_0");
     ASSERT_EQ(final.size(), 2u) << m;
     for (const auto& [seed, theta] : final) {
       EXPECT_GT(theta, kTheta0 + 0.1) << m << " seed " << seed;
@@ -96,9 +58,9 @@ TEST_F(Fig5InfluenceTest, TbpttMovesThetaTheWrongWay) {
 // exactly mean(eps^2) times the TBPTT gradient; only the per-iteration
 // scale mean(eps^2) = 1 +- 0.06 (500 pairs) differs, which Adam does not
 // fully remove. Observed gap 0.006-0.008 over the quick run; tolerance 0.05.
-TEST_F(Fig5InfluenceTest, TruncatedEsTracksTbpttK1) {
-  const auto tes = Traces(*table_, "tes", 1000, "theta_0");
-  const auto tbptt = Traces(*table_, "tbptt_k1", 0, "theta_0");
+TEST_F(FigureTest, TruncatedEsTracksTbpttK1) {
+  const auto tes = Traces(Output(), "tes", 1000, "theta_0");
+  const auto tbptt = Traces(Output(), "tbptt_k1", 0, "theta_0");
   ASSERT_EQ(tes.size(), 2u);
   for (const auto& [seed, a] : tes) {
     const auto& b = tbptt.at(seed);
@@ -115,9 +77,9 @@ TEST_F(Fig5InfluenceTest, TruncatedEsTracksTbpttK1) {
 // 2 sigma eps J_t (J_t = ds_t/dtheta, which RTRL carries) and the
 // ES-Single estimate is exactly c * (RTRL gradient), c = mean(eps^2) fixed
 // for the run; Adam is invariant to a constant scale (up to its epsilon).
-TEST_F(Fig5InfluenceTest, EsSingleCoincidesWithRtrl) {
-  const auto es = Traces(*table_, "es_single", 1000, "theta_0");
-  const auto rtrl = Traces(*table_, "rtrl", 0, "theta_0");
+TEST_F(FigureTest, EsSingleCoincidesWithRtrl) {
+  const auto es = Traces(Output(), "es_single", 1000, "theta_0");
+  const auto rtrl = Traces(Output(), "rtrl", 0, "theta_0");
   ASSERT_EQ(es.size(), 2u);
   for (const auto& [seed, a] : es) {
     const auto& b = rtrl.at(seed);
@@ -130,8 +92,8 @@ TEST_F(Fig5InfluenceTest, EsSingleCoincidesWithRtrl) {
 
 // Fig. 5b: ES-Single works with only N = 4 particles: theta ends much closer
 // to theta* than it started, for every seed.
-TEST_F(Fig5InfluenceTest, EsSingleWithFourParticlesMovesTowardOptimum) {
-  const auto final = FinalValues(*table_, "es_single", 4, "theta_0");
+TEST_F(FigureTest, EsSingleWithFourParticlesMovesTowardOptimum) {
+  const auto final = FinalValues(Output(), "es_single", 4, "theta_0");
   ASSERT_EQ(final.size(), 2u);
   for (const auto& [seed, theta] : final) {
     EXPECT_LT(theta, kTheta0 - 0.2) << "seed " << seed;
@@ -143,9 +105,9 @@ TEST_F(Fig5InfluenceTest, EsSingleWithFourParticlesMovesTowardOptimum) {
 
 // Fig. 5b: with N = 4, ES-Single ends with a far lower meta-loss than PES
 // (whose accumulated perturbations make its estimate noisy), every seed.
-TEST_F(Fig5InfluenceTest, EsSingleBeatsPesWithFourParticles) {
-  const auto es = FinalValues(*table_, "es_single", 4, "meta_loss");
-  const auto pes = FinalValues(*table_, "pes", 4, "meta_loss");
+TEST_F(FigureTest, EsSingleBeatsPesWithFourParticles) {
+  const auto es = FinalValues(Output(), "es_single", 4, "meta_loss");
+  const auto pes = FinalValues(Output(), "pes", 4, "meta_loss");
   ASSERT_EQ(es.size(), 2u);
   ASSERT_EQ(pes.size(), 2u);
   for (const auto& [seed, loss] : es) {
@@ -155,11 +117,11 @@ TEST_F(Fig5InfluenceTest, EsSingleBeatsPesWithFourParticles) {
 
 // Fig. 5a: with N = 1000, ES-Single and PES both reach theta* and cut the
 // meta-loss (8194.8 at theta_0) by two orders of magnitude.
-TEST_F(Fig5InfluenceTest, UnbiasedMethodsConvergeWithManyParticles) {
+TEST_F(FigureTest, UnbiasedMethodsConvergeWithManyParticles) {
   for (const char* m : {"es_single", "pes"}) {
-    const auto theta = FinalValues(*table_, m, 1000, "theta_0");
-    const auto loss = FinalValues(*table_, m, 1000, "meta_loss");
-    const auto loss0 = InitialValues(*table_, m, 1000, "meta_loss");
+    const auto theta = FinalValues(Output(), m, 1000, "theta_0");
+    const auto loss = FinalValues(Output(), m, 1000, "meta_loss");
+    const auto loss0 = InitialValues(Output(), m, 1000, "meta_loss");
     ASSERT_EQ(theta.size(), 2u) << m;
     for (const auto& [seed, t] : theta) {
       EXPECT_NEAR(t, kOptimum, 0.05) << m << " seed " << seed;
@@ -171,14 +133,3 @@ TEST_F(Fig5InfluenceTest, UnbiasedMethodsConvergeWithManyParticles) {
 }  // namespace
 }  // namespace es::experiments::test
 
-int main(int argc, char** argv) {
-  ::testing::InitGoogleTest(&argc, argv);
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: %s <fig5_influence binary> <golden csv>\n",
-                 argv[0]);
-    return 2;
-  }
-  es::experiments::test::g_binary = argv[1];
-  es::experiments::test::g_golden = argv[2];
-  return RUN_ALL_TESTS();
-}

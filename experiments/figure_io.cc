@@ -8,6 +8,7 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
 #include <map>
 
 #include <Eigen/Core>
@@ -110,24 +111,68 @@ absl::StatusOr<std::string> ResolveOutDir(absl::string_view flag_value,
   return dir;
 }
 
+namespace {
+
+std::string ReadSmallFile(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  std::string line;
+  std::getline(in, line);
+  return Trim(line);
+}
+
+bool IsHexSha(const std::string& s) {
+  return s.size() == 40 &&
+         s.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
+}  // namespace
+
+// Reads the commit from the repository files (no shell, no git binary): the
+// .git directory (or a worktree's "gitdir:" file), HEAD, then the loose ref
+// or packed-refs of the common directory.
 std::string GitCommit() {
+  namespace fs = std::filesystem;
   const char* ws = WorkspaceEnv();
-  std::string dir = (ws != nullptr && ws[0] != '\0') ? ws : ".";
-  // Single-quote the directory for the shell (quotes inside are escaped).
-  std::string quoted = "'";
-  for (char c : dir) quoted += (c == '\'') ? std::string("'\\''") : std::string(1, c);
-  quoted += "'";
-  const std::string cmd =
-      absl::StrCat("git -C ", quoted, " rev-parse HEAD 2>/dev/null");
-  std::FILE* pipe = popen(cmd.c_str(), "r");
-  if (pipe == nullptr) return "unknown";
-  char buf[128] = {0};
-  std::string out;
-  while (std::fgets(buf, sizeof(buf), pipe) != nullptr) out += buf;
-  const int rc = pclose(pipe);
-  out = Trim(out);
-  if (rc != 0 || out.size() != 40) return "unknown";
-  return out;
+  std::error_code ec;
+  fs::path dir = (ws != nullptr && ws[0] != '\0') ? fs::path(ws)
+                                                  : fs::current_path(ec);
+  fs::path git;
+  for (fs::path d = dir; !d.empty(); d = d.parent_path()) {
+    if (fs::exists(d / ".git", ec)) {
+      git = d / ".git";
+      break;
+    }
+    if (d == d.parent_path()) break;
+  }
+  if (git.empty()) return "unknown";
+  if (fs::is_regular_file(git, ec)) {  // a worktree: "gitdir: <path>"
+    const std::string line = ReadSmallFile(git);
+    if (line.rfind("gitdir: ", 0) != 0) return "unknown";
+    fs::path target = line.substr(8);
+    git = target.is_absolute() ? target : git.parent_path() / target;
+  }
+  fs::path common = git;
+  if (fs::exists(git / "commondir", ec)) {
+    fs::path c = ReadSmallFile(git / "commondir");
+    common = c.is_absolute() ? c : git / c;
+  }
+  const std::string head = ReadSmallFile(git / "HEAD");
+  if (IsHexSha(head)) return head;
+  if (head.rfind("ref: ", 0) != 0) return "unknown";
+  const std::string ref = head.substr(5);
+  for (const fs::path& base : {git, common}) {
+    const std::string sha = ReadSmallFile(base / ref);
+    if (IsHexSha(sha)) return sha;
+  }
+  std::ifstream packed(common / "packed-refs");
+  std::string line;
+  while (std::getline(packed, line)) {
+    if (line.size() > 41 && line.compare(41, std::string::npos, ref) == 0 &&
+        IsHexSha(line.substr(0, 40))) {
+      return line.substr(0, 40);
+    }
+  }
+  return "unknown";
 }
 
 std::vector<std::pair<std::string, std::string>> LibraryVersions() {
@@ -196,60 +241,10 @@ absl::StatusOr<std::vector<double>> ParseDoubleList(absl::string_view text,
 }
 
 absl::StatusOr<std::vector<std::string>> ParseNameList(absl::string_view text,
-                                                       absl::string_view what) {
+                                                       absl::string_view what,
+                                                       bool allow_empty) {
+  if (allow_empty && Trim(text).empty()) return std::vector<std::string>{};
   return SplitItems(text, what);
-}
-
-absl::StatusOr<std::unique_ptr<CsvWriter>> CsvWriter::Open(
-    const std::string& path, std::vector<std::string> columns) {
-  if (columns.empty()) return absl::InvalidArgumentError("CSV needs columns");
-  std::FILE* f = std::fopen(path.c_str(), "w");
-  if (f == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "cannot open \"", path, "\" for writing: ", std::strerror(errno)));
-  }
-  std::unique_ptr<CsvWriter> w(new CsvWriter(path, f, columns.size()));
-  if (auto s = w->WriteRow(columns); !s.ok()) return s;
-  return w;
-}
-
-CsvWriter::~CsvWriter() {
-  if (file_ != nullptr) std::fclose(file_);
-}
-
-absl::Status CsvWriter::WriteRow(const std::vector<std::string>& cells) {
-  if (file_ == nullptr) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("CSV \"", path_, "\" is closed"));
-  }
-  if (cells.size() != num_columns_) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("CSV \"", path_, "\": row has ", cells.size(),
-                     " cells, the header has ", num_columns_));
-  }
-  for (const std::string& c : cells) {
-    if (c.find_first_of(",\"\n\r") != std::string::npos) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "CSV \"", path_, "\": cell \"", c,
-          "\" contains a comma, quote or newline (not allowed in tidy CSV)"));
-    }
-  }
-  const std::string line = absl::StrCat(absl::StrJoin(cells, ","), "\n");
-  if (std::fputs(line.c_str(), file_) < 0) {
-    return absl::InternalError(absl::StrCat("write to \"", path_, "\" failed"));
-  }
-  return absl::OkStatus();
-}
-
-absl::Status CsvWriter::Close() {
-  if (file_ == nullptr) return absl::OkStatus();
-  const bool error = std::ferror(file_) != 0;
-  const int rc = std::fclose(file_);
-  file_ = nullptr;
-  if (error || rc != 0) {
-    return absl::InternalError(absl::StrCat("writing \"", path_, "\" failed"));
-  }
-  return absl::OkStatus();
 }
 
 std::vector<std::string> TraceColumns(int theta_dim) {
@@ -257,19 +252,6 @@ std::vector<std::string> TraceColumns(int theta_dim) {
                                 "meta_loss"};
   for (int i = 0; i < theta_dim; ++i) c.push_back(absl::StrCat("theta_", i));
   return c;
-}
-
-absl::Status WriteTrace(CsvWriter* csv, const std::string& method,
-                        int num_particles, uint64_t seed,
-                        const std::vector<TracePoint>& trace) {
-  std::vector<std::string> row;
-  for (const TracePoint& p : trace) {
-    row = {method, absl::StrCat(num_particles), absl::StrCat(seed),
-           absl::StrCat(p.iteration), FormatDouble(p.meta_loss)};
-    for (int i = 0; i < p.theta.size(); ++i) row.push_back(FormatDouble(p.theta[i]));
-    if (auto s = csv->WriteRow(row); !s.ok()) return s;
-  }
-  return absl::OkStatus();
 }
 
 std::vector<MethodSummary> SummarizeMethods(
@@ -305,62 +287,6 @@ std::vector<MethodSummary> SummarizeMethods(
   return out;
 }
 
-std::vector<std::pair<std::string, std::string>> FlagsDefinedIn(
-    absl::string_view file_substring) {
-  std::vector<std::pair<std::string, std::string>> out;
-  for (const auto& [name, flag] : absl::GetAllFlags()) {
-    if (flag->Filename().find(std::string(file_substring)) == std::string::npos) {
-      continue;
-    }
-    out.emplace_back(std::string(name), flag->CurrentValue());
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
-std::string JsonString(absl::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          out += absl::StrFormat("\\u%04x", c);
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
-}
-
-std::string JsonNumber(double value) {
-  if (!std::isfinite(value)) return "null";
-  return ShortestRoundTrip(value);
-}
-
-namespace {
-
-std::string JsonNumbers(const std::vector<double>& v) {
-  std::vector<std::string> parts;
-  for (double x : v) parts.push_back(JsonNumber(x));
-  return absl::StrCat("[", absl::StrJoin(parts, ", "), "]");
-}
-
-std::string JsonObject(const std::vector<std::pair<std::string, std::string>>& kv,
-                       absl::string_view indent) {
-  if (kv.empty()) return "{}";
-  std::vector<std::string> parts;
-  for (const auto& [k, v] : kv) {
-    parts.push_back(absl::StrCat(indent, "  ", JsonString(k), ": ", v));
-  }
-  return absl::StrCat("{\n", absl::StrJoin(parts, ",\n"), "\n", indent, "}");
-}
-
 std::string UtcNow() {
   std::time_t now = std::time(nullptr);
   std::tm tm{};
@@ -370,71 +296,23 @@ std::string UtcNow() {
   return buf;
 }
 
-}  // namespace
-
-absl::Status WriteSidecar(const std::string& path, const Sidecar& sc) {
-  std::vector<std::pair<std::string, std::string>> top;
-  top.emplace_back("binary", JsonString(sc.binary));
-  top.emplace_back("figure", JsonString(sc.figure));
-  top.emplace_back("description", JsonString(sc.description));
-  top.emplace_back("git_commit", JsonString(GitCommit()));
-  top.emplace_back("written_at_utc", JsonString(UtcNow()));
-  top.emplace_back("wall_seconds", JsonNumber(sc.wall_seconds));
-  std::vector<std::string> seeds;
-  for (int64_t s : sc.seeds) seeds.push_back(absl::StrCat(s));
-  top.emplace_back("seeds", absl::StrCat("[", absl::StrJoin(seeds, ", "), "]"));
-  std::vector<std::pair<std::string, std::string>> versions;
-  for (const auto& [k, v] : LibraryVersions()) versions.emplace_back(k, JsonString(v));
-  top.emplace_back("library_versions", JsonObject(versions, "  "));
-  std::vector<std::pair<std::string, std::string>> flags;
-  for (const auto& [k, v] : sc.flags) flags.emplace_back(k, JsonString(v));
-  top.emplace_back("flags", JsonObject(flags, "  "));
-  top.emplace_back("settings", JsonObject(sc.settings, "  "));
-
-  std::vector<std::pair<std::string, std::string>> methods;
-  for (const MethodSummary& m : sc.methods) {
-    methods.emplace_back(
-        m.method,
-        JsonObject({{"seconds_per_estimate", JsonNumber(m.seconds_per_estimate)},
-                    {"final_meta_loss", JsonNumber(m.final_meta_loss)},
-                    {"num_particles", absl::StrCat(m.num_particles)},
-                    {"final_meta_loss_per_seed",
-                     JsonNumbers(m.final_meta_loss_per_seed)},
-                    {"final_theta_mean", JsonNumbers(m.final_theta_mean)}},
-                   "    "));
+std::string SummaryTable(const std::vector<MethodSummary>& methods) {
+  std::string out = absl::StrFormat("%-16s %5s %30s %16s %12s\n", "method",
+                                    "seeds", "final theta (mean over seeds)",
+                                    "final meta_loss", "s/estimate");
+  for (const MethodSummary& m : methods) {
+    std::string theta;
+    for (size_t p = 0; p < m.final_theta_mean.size(); ++p) {
+      absl::StrAppend(&theta, p ? ", " : "",
+                      absl::StrFormat("%.4g", m.final_theta_mean[p]));
+    }
+    absl::StrAppend(&out, absl::StrFormat("%-16s %5d %30s %16.6g %12.3g\n",
+                                          m.method,
+                                          m.final_meta_loss_per_seed.size(),
+                                          theta, m.final_meta_loss,
+                                          m.seconds_per_estimate));
   }
-  top.emplace_back("methods", JsonObject(methods, "  "));
-
-  std::vector<std::string> runs;
-  for (const RunSummary& r : sc.runs) {
-    runs.push_back(absl::StrCat(
-        "    {\"method\": ", JsonString(r.method),
-        ", \"num_particles\": ", r.num_particles, ", \"seed\": ", r.seed,
-        ", \"iterations\": ", r.iterations,
-        ", \"seconds_per_estimate\": ", JsonNumber(r.seconds_per_estimate),
-        ", \"wall_seconds\": ", JsonNumber(r.wall_seconds),
-        ", \"final_meta_loss\": ", JsonNumber(r.final_meta_loss),
-        ", \"final_theta\": ", JsonNumbers(r.final_theta),
-        ", \"particle_steps\": ", r.particle_steps,
-        ", \"dropped_pairs\": ", r.dropped_pairs, "}"));
-  }
-  top.emplace_back("runs", runs.empty() ? "[]"
-                                        : absl::StrCat("[\n", absl::StrJoin(runs, ",\n"),
-                                                       "\n  ]"));
-
-  const std::string text = absl::StrCat(JsonObject(top, ""), "\n");
-  const std::string tmp = path + ".tmp";
-  std::FILE* f = std::fopen(tmp.c_str(), "w");
-  if (f == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "cannot open \"", tmp, "\" for writing: ", std::strerror(errno)));
-  }
-  const bool ok = std::fputs(text.c_str(), f) >= 0;
-  const bool closed = std::fclose(f) == 0;
-  if (!ok || !closed || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    return absl::InternalError(absl::StrCat("writing \"", path, "\" failed"));
-  }
-  return absl::OkStatus();
+  return out;
 }
 
 }  // namespace es::experiments

@@ -54,9 +54,6 @@ TEST(FigureIoTest, FormatsNumbers) {
   EXPECT_EQ(FormatDouble(std::nan("")), "nan");
   EXPECT_EQ(FormatDouble(INFINITY), "inf");
   EXPECT_EQ(FormatDouble(-INFINITY), "-inf");
-  EXPECT_EQ(JsonNumber(INFINITY), "null");
-  EXPECT_EQ(JsonNumber(2.5), "2.5");
-  EXPECT_EQ(JsonString("a\"b\\c\nd"), "\"a\\\"b\\\\c\\nd\"");
 }
 
 TEST(FigureIoTest, ParsesLists) {
@@ -68,23 +65,6 @@ TEST(FigureIoTest, ParsesLists) {
   EXPECT_FALSE(ParseDoubleList("inf", "lr").ok());
   EXPECT_EQ(*ParseNameList("es_single,pes", "methods"),
             (std::vector<std::string>{"es_single", "pes"}));
-}
-
-TEST(FigureIoTest, WritesTidyTraceCsv) {
-  const std::string path = TmpDir() + "/trace.csv";
-  auto csv = CsvWriter::Open(path, TraceColumns(2));
-  ASSERT_TRUE(csv.ok()) << csv.status();
-  std::vector<TracePoint> trace(2);
-  trace[0] = {0, 0, 10.0, Eigen::Vector2d(1.0, -2.0)};
-  trace[1] = {5, 500, 2.5, Eigen::Vector2d(0.25, std::nan(""))};
-  ASSERT_TRUE(WriteTrace(csv->get(), "es_single", 100, 3, trace).ok());
-  EXPECT_FALSE((*csv)->WriteRow({"too", "few"}).ok());
-  EXPECT_FALSE((*csv)->WriteRow({"a,b", "1", "2", "3", "4", "5", "6"}).ok());
-  ASSERT_TRUE((*csv)->Close().ok());
-  EXPECT_EQ(Slurp(path),
-            "method,num_particles,seed,iteration,meta_loss,theta_0,theta_1\n"
-            "es_single,100,3,0,10,1,-2\n"
-            "es_single,100,3,5,2.5,0.25,nan\n");
 }
 
 TEST(FigureIoTest, SummarizesMethodsOverSeedsAtThePrimaryN) {
@@ -102,32 +82,6 @@ TEST(FigureIoTest, SummarizesMethodsOverSeedsAtThePrimaryN) {
   EXPECT_EQ(m[0].final_theta_mean, (std::vector<double>{2.0}));
   EXPECT_EQ(m[1].method, "pes");
   EXPECT_EQ(m[1].final_meta_loss, 7.0);
-}
-
-TEST(FigureIoTest, SidecarCarriesTheContract) {
-  const std::string path = TmpDir() + "/sidecar.json";
-  Sidecar sc;
-  sc.binary = "fig15_toy2d";
-  sc.figure = "Fig. 15";
-  sc.seeds = {0, 1};
-  sc.flags = {{"iterations", "10"}};
-  sc.settings = {{"quick", "true"}};
-  sc.methods = {{"es_single", 100, 1e-4, 560.5, {560.0, 561.0}, {2.8, -3.0}},
-                {"pes", 100, 2e-4, INFINITY, {}, {}}};
-  ASSERT_TRUE(WriteSidecar(path, sc).ok());
-  const std::string json = Slurp(path);
-  EXPECT_NE(json.find("\"methods\": {\n"
-                      "    \"es_single\": {\n"
-                      "      \"seconds_per_estimate\": 0.0001,\n"
-                      "      \"final_meta_loss\": 560.5,"),
-            std::string::npos)
-      << json;
-  EXPECT_NE(json.find("\"final_meta_loss\": null"), std::string::npos);
-  EXPECT_NE(json.find("\"git_commit\": \""), std::string::npos);
-  EXPECT_NE(json.find("\"abseil\": \"20220623"), std::string::npos);
-  EXPECT_NE(json.find("\"onednn\": \"2."), std::string::npos);
-  EXPECT_NE(json.find("\"seeds\": [0, 1]"), std::string::npos);
-  EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
 }
 
 }  // namespace

@@ -1,7 +1,12 @@
 #include "experiments/figure_test_util.h"
 
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -16,11 +21,6 @@
 namespace es::experiments::test {
 namespace {
 
-std::string ShellQuote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += (c == '\'') ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
 
 bool ParseNumber(const std::string& s, double* v) {
   if (s == "nan") { *v = std::nan(""); return true; }
@@ -105,13 +105,27 @@ absl::StatusOr<CsvTable> ReadCsv(const std::string& path) {
 
 int RunCommand(const std::vector<std::string>& argv,
                const std::string& log_path) {
-  std::vector<std::string> quoted;
-  for (const auto& a : argv) quoted.push_back(ShellQuote(a));
-  std::string cmd = absl::StrJoin(quoted, " ");
-  if (!log_path.empty()) absl::StrAppend(&cmd, " 2>>", ShellQuote(log_path));
-  const int rc = std::system(cmd.c_str());
-  if (rc == -1) return -1;
-  return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128 + WTERMSIG(rc);
+  // fork + execv: no shell, so no argument is ever interpreted.
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  std::fflush(nullptr);
+  const pid_t pid = fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    if (!log_path.empty()) {
+      const int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      if (fd >= 0) {
+        dup2(fd, STDERR_FILENO);
+        close(fd);
+      }
+    }
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  int status = 0;
+  if (waitpid(pid, &status, 0) < 0) return -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 absl::Status CompareCsv(const CsvTable& golden, const CsvTable& actual,

@@ -45,8 +45,9 @@ struct CsvTable {
 absl::StatusOr<CsvTable> ReadCsv(const std::string& path);
 absl::StatusOr<std::string> ReadFile(const std::string& path);
 
-// Runs argv[0] with the remaining arguments (each single-quoted for the
-// shell), stderr appended to `log_path` when given. Returns the exit status.
+// Runs argv[0] (a path) with the remaining arguments (fork + execv, no
+// shell), stderr appended to `log_path` when given. Returns the exit status
+// (128 + signal when killed, -1 when it could not start).
 int RunCommand(const std::vector<std::string>& argv,
                const std::string& log_path = "");
 

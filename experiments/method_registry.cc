@@ -1,5 +1,7 @@
 #include "experiments/method_registry.h"
 
+#include "experiments/figure_io.h"
+
 #include <algorithm>
 
 #include "absl/strings/match.h"
@@ -8,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "estimators/estimator_factory.h"
 #include "estimators/gradient/gradient_estimator_factory.h"
+#include "experiments/figure_io.h"
 
 namespace es::experiments {
 
@@ -15,9 +18,9 @@ absl::Status MethodRegistry::Add(MethodEntry entry) {
   if (entry.name.empty()) {
     return absl::InvalidArgumentError("method name must not be empty");
   }
-  if (!entry.factory) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("method \"", entry.name, "\" has no factory"));
+  if (static_cast<bool>(entry.factory) == static_cast<bool>(entry.runner)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "method \"", entry.name, "\" needs exactly one of factory and runner"));
   }
   if (Find(entry.name) != nullptr) {
     return absl::AlreadyExistsError(
@@ -87,6 +90,34 @@ absl::Status AddEsMethods(const UnrolledProblem* problem,
     if (auto st = registry->Add(std::move(entry)); !st.ok()) return st;
   }
   return absl::OkStatus();
+}
+
+absl::Status AddEsVariant(const UnrolledProblem* problem,
+                          const std::string& base, const std::string& name,
+                          const MethodOverrides& overrides,
+                          MethodRegistry* registry) {
+  if (overrides.optimizer) {
+    if (auto s = overrides.optimizer->Validate(); !s.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("method ", name, ": ", s.message()));
+    }
+  }
+  MethodRegistry one;
+  if (auto s = AddEsMethods(problem, {base}, &one); !s.ok()) return s;
+  MethodEntry e = *one.Find(base);
+  e.name = name;
+  if (overrides.sigma) {
+    e.sigma = overrides.sigma;
+    absl::StrAppend(&e.description, " sigma = ", FormatDouble(*overrides.sigma));
+  }
+  if (overrides.truncation) e.truncation = overrides.truncation;
+  if (overrides.optimizer) {
+    e.optimizer = overrides.optimizer;
+    absl::StrAppend(&e.description, " (outer ", overrides.optimizer->kind,
+                    " learning rate ",
+                    FormatDouble(overrides.optimizer->learning_rate), ")");
+  }
+  return registry->Add(std::move(e));
 }
 
 namespace {

@@ -32,6 +32,7 @@
 #include "estimators/estimator.h"
 #include "estimators/gradient/differentiable_problem.h"
 #include "estimators/gradient/gradient_estimator_factory.h"
+#include "estimators/meta_trainer.h"
 #include "estimators/optimizer.h"
 #include "estimators/unrolled_problem.h"
 
@@ -52,10 +53,32 @@ using MethodFactory =
     std::function<absl::StatusOr<std::unique_ptr<GradientEstimator>>(
         const MethodSettings&)>;
 
+// Methods that are not gradient estimators (random search, hypergradient
+// baselines) run through a runner that does a whole run itself.
+struct CustomRunContext {
+  const UnrolledProblem* problem = nullptr;
+  Eigen::VectorXd theta0;
+  MetaTrainingOptions meta;  // iterations, eval cadence, key, progress
+  MethodSettings settings;
+};
+struct CustomRunResult {
+  std::vector<TracePoint> trace;
+  Eigen::VectorXd final_theta;
+  int64_t iterations = 0;
+  int64_t particle_steps = 0;
+  double seconds_per_estimate = 0.0;
+  double wall_seconds = 0.0;
+  // The run's summary value; default: the last trace point's meta-loss.
+  std::optional<double> final_meta_loss;
+};
+using MethodRunner = std::function<absl::StatusOr<CustomRunResult>(
+    const CustomRunContext&)>;
+
 struct MethodEntry {
   std::string name;         // CSV / --methods name
   std::string description;  // for --help style listings and errors
-  MethodFactory factory;
+  MethodFactory factory;  // an estimator, meta-trained by the run loop
+  MethodRunner runner;    // or a whole run of its own (exactly one is set)
   // False for methods without particles (TBPTT, RTRL, UORO): they run once
   // per seed, whatever the particle list, with num_particles = 0 in the CSV.
   // (DODGE has "particles": its N is the number of directions D.)
@@ -86,6 +109,22 @@ class MethodRegistry {
 // for `problem` (which must outlive the registry's factories).
 absl::Status AddEsMethods(const UnrolledProblem* problem,
                           const std::vector<std::string>& names,
+                          MethodRegistry* registry);
+
+// Per-method settings that differ from the binary's (see MethodEntry).
+struct MethodOverrides {
+  std::optional<double> sigma;
+  std::optional<int> truncation;
+  std::optional<OptimizerOptions> optimizer;
+};
+
+// Registers the ES-family method `base` for `problem` under the name `name`
+// with `overrides` (e.g. truncated ES at another sigma on toy 2D, PES at a
+// smaller outer learning rate in Figs. 17/18, ES-Single at several sigmas in
+// Fig. 25).
+absl::Status AddEsVariant(const UnrolledProblem* problem,
+                          const std::string& base, const std::string& name,
+                          const MethodOverrides& overrides,
                           MethodRegistry* registry);
 
 // Registers the named gradient-based baselines of

@@ -1,10 +1,9 @@
-// Tests of the method registry (experiments/method_registry.h) and of run
-// expansion (experiments/sweep.h), on the influence-balancing problem.
+// Tests of the method registry (experiments/method_registry.h) on the
+// influence-balancing problem (run expansion: run_loop_test.cc).
 #include "experiments/method_registry.h"
 
 #include <cstdlib>
 
-#include "experiments/sweep.h"
 #include "gtest/gtest.h"
 #include "inner/diff/influence_balancing_diff.h"
 #include "inner/influence_balancing.h"
@@ -73,63 +72,28 @@ TEST(MethodRegistryTest, FactoriesBuildEstimatorsOrExplainWhyNot) {
   EXPECT_FALSE(r.Find("dodge")->factory(s).ok());  // D must be >= 1
 }
 
-TEST(SweepTest, AppendRunsExpandsAndDeduplicates) {
+// A variant keeps the base method's factory with its own overrides.
+TEST(MethodRegistryTest, AddEsVariantOverridesSettings) {
   InfluenceBalancing problem;
-  InfluenceBalancingDiff twin;
   MethodRegistry r;
-  ASSERT_TRUE(AddEsMethods(&problem, {"es_single", "pes"}, &r).ok());
-  ASSERT_TRUE(AddGradientMethods(&twin, {"rtrl"}, &r).ok());
-  std::vector<RunSpec> runs;
-  AppendRuns(*r.Select({"es_single", "rtrl"}), {1000}, {0, 1}, &runs);
-  AppendRuns(*r.Select({"es_single", "pes"}), {4, 1000}, {0, 1}, &runs);
-  // es_single x {1000} x 2, rtrl x {0} x 2, then es_single N=4 x 2 (N=1000
-  // already there) and pes x {4, 1000} x 2.
-  ASSERT_EQ(runs.size(), 2u + 2u + 2u + 4u);
-  EXPECT_EQ(runs[2].method->name, "rtrl");
-  EXPECT_EQ(runs[2].num_particles, 0);
-  EXPECT_EQ(runs[4].method->name, "es_single");
-  EXPECT_EQ(runs[4].num_particles, 4);
-}
-
-// A run whose estimator cannot be built (here: N = 3, odd) stops the sweep
-// before any run starts, so nothing is written for the good runs either.
-TEST(SweepTest, FailsBeforeRunningWhenARunCannotBeBuilt) {
-  InfluenceBalancing problem;
-  InfluenceBalancingDiff twin;
-  MethodRegistry r;
-  ASSERT_TRUE(AddEsMethods(&problem, {"es_single"}, &r).ok());
-  ASSERT_TRUE(AddGradientMethods(&twin, {"rtrl"}, &r).ok());
-  std::vector<RunSpec> runs;
-  AppendRuns(*r.Select({"es_single", "rtrl"}), {4}, {0}, &runs);
-  AppendRuns(*r.Select({"es_single"}), {3}, {0}, &runs);
-  ASSERT_EQ(runs.size(), 3u);
-  SweepOptions o;
-  o.problem = &problem;
-  o.theta0 = Eigen::VectorXd::Constant(1, 0.5);
-  o.meta.iterations = 10;
-  o.meta.eval_length = 10;
-  o.meta.progress = false;
-  const std::string path =
-      std::string(std::getenv("TEST_TMPDIR") ? std::getenv("TEST_TMPDIR") : "/tmp") +
-      "/sweep.csv";
-  auto csv = CsvWriter::Open(path, TraceColumns(1));
-  ASSERT_TRUE(csv.ok());
-  auto result = RunSweep(o, runs, csv->get());
-  EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(result.status().message().find("es_single N=3 seed=0"),
-            std::string::npos)
-      << result.status();
-  // Without the bad run the sweep runs: ES-Single (N = 4) and RTRL (one
-  // trajectory, N = 0), 10 iterations of K = 1 each.
-  runs.pop_back();
-  result = RunSweep(o, runs, csv->get());
-  ASSERT_TRUE(result.ok()) << result.status();
-  ASSERT_EQ(result->size(), 2u);
-  EXPECT_EQ((*result)[0].iterations, 10);
-  EXPECT_EQ((*result)[0].particle_steps, 40);
-  EXPECT_EQ((*result)[1].method, "rtrl");
-  EXPECT_EQ((*result)[1].num_particles, 0);
-  EXPECT_EQ((*result)[1].particle_steps, 10);
+  OptimizerOptions small;
+  small.learning_rate = 1e-4;
+  ASSERT_TRUE(AddEsVariant(&problem, "pes", "pes_small",
+                           {.sigma = 0.5, .optimizer = small}, &r)
+                  .ok());
+  const MethodEntry* e = r.Find("pes_small");
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(*e->sigma, 0.5);
+  EXPECT_EQ(e->optimizer->learning_rate, 1e-4);
+  EXPECT_FALSE(e->truncation.has_value());
+  MethodSettings s;
+  s.num_particles = 4;
+  EXPECT_TRUE(e->factory(s).ok());
+  small.learning_rate = -1;
+  EXPECT_FALSE(AddEsVariant(&problem, "pes", "x", {.optimizer = small}, &r).ok());
+  EXPECT_FALSE(AddEsVariant(&problem, "nope", "y", {}, &r).ok());
+  EXPECT_FALSE(AddEsVariant(&problem, "pes", "pes_small", {}, &r).ok())
+      << "a name may be registered once";
 }
 
 }  // namespace

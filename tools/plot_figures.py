@@ -75,6 +75,18 @@ LABELS = {
 }
 
 
+
+def settings_of(sidecar):
+    """The run's resolved settings: the sidecar's "flags" (every flag's
+    resolved value, as text) overlaid with its "settings" (values the figure
+    computed). Boolean flags come back as bools."""
+    merged = {}
+    for k, v in sidecar.get("flags", {}).items():
+        merged[k] = {"true": True, "false": False}.get(v, v)
+    merged.update(sidecar.get("settings", {}))
+    merged.setdefault("outer_learning_rate", merged.get("learning_rate"))
+    return merged
+
 def read_trace(path):
     """Returns {(method, N): {seed: dict of numpy arrays}} in file order."""
     runs = collections.OrderedDict()
@@ -164,8 +176,8 @@ def draw_heatmap(fig, ax, grid, horizon):
 def fig5(base, out, suffix=""):
     runs = read_trace(os.path.join(base, "fig5_influence.csv"))
     meta = read_json(os.path.join(base, "fig5_influence.json"))
-    settings = meta.get("settings", {})
-    n_main = int(settings.get("num_particles_5a", 1000))
+    settings = settings_of(meta)
+    n_main = int(settings.get("num_particles", 1000))
     theta_star = float(settings.get("theta_long_run_optimum", -1.0 / 6.0))
     flags = meta.get("flags", {})
     ablation = [m for m in flags.get("ablation_methods", "es_single,pes").split(",") if m]
@@ -225,7 +237,7 @@ def fig5(base, out, suffix=""):
 def fig15(base, out, suffix=""):
     runs = read_trace(os.path.join(base, "fig15_toy2d.csv"))
     meta = read_json(os.path.join(base, "fig15_toy2d.json"))
-    settings = meta.get("settings", {})
+    settings = settings_of(meta)
     grid_path = os.path.join(base, "fig15_toy2d_grid.csv")
 
     fig, (ax_map, ax_curve) = plt.subplots(1, 2, figsize=(14, 6))
@@ -268,7 +280,7 @@ def fig15(base, out, suffix=""):
 def fig25(base, out, suffix=""):
     runs = read_trace(os.path.join(base, "fig25_dodge.csv"))
     meta = read_json(os.path.join(base, "fig25_dodge.json"))
-    settings = meta.get("settings", {})
+    settings = settings_of(meta)
     grid_path = os.path.join(base, "fig25_dodge_grid.csv")
     grid = read_grid(grid_path) if os.path.exists(grid_path) else None
     horizon = settings.get("horizon", "100")

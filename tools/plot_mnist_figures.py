@@ -75,6 +75,18 @@ LABELS = {
 }
 
 
+
+def settings_of(sidecar):
+    """The run's resolved settings: the sidecar's "flags" (every flag's
+    resolved value, as text) overlaid with its "settings" (values the figure
+    computed). Boolean flags come back as bools."""
+    merged = {}
+    for k, v in sidecar.get("flags", {}).items():
+        merged[k] = {"true": True, "false": False}.get(v, v)
+    merged.update(sidecar.get("settings", {}))
+    merged.setdefault("outer_learning_rate", merged.get("learning_rate"))
+    return merged
+
 def read_csv(path):
     with open(path, newline="") as f:
         return list(csv.DictReader(f))
@@ -101,7 +113,7 @@ def read_json(path):
 def label(method, sidecar=None):
     text = LABELS.get(method, method)
     if sidecar is not None and method == "pes_lr_small":
-        lr = sidecar.get("settings", {}).get("small_learning_rate")
+        lr = settings_of(sidecar).get("small_learning_rate")
         if lr is not None:
             text = "PES (outer LR %g)" % lr
     return text
@@ -155,7 +167,7 @@ def trajectories(ax, trace, methods, sidecar=None):
 
 
 def loss_curves(ax, trace, methods, sidecar, per_step=False):
-    horizon = float(sidecar["settings"]["horizon"])
+    horizon = float(settings_of(sidecar)["horizon"])
     for m in methods:
         for i, (seed, c) in enumerate(trace.get(m, {}).items()):
             y = c["meta_loss"] / horizon if per_step else c["meta_loss"]
@@ -175,7 +187,7 @@ def run_dir(results, binary, run):
 
 
 def setting_note(sidecar):
-    s = sidecar["settings"]
+    s = settings_of(sidecar)
     return "T=%s K=%s N=%s seeds=%s%s" % (
         s.get("horizon"), s.get("truncation"), s.get("num_particles"),
         ",".join(str(x) for x in sidecar.get("seeds", [])),
@@ -188,7 +200,7 @@ def plot_fig7(d, binary, out):
     methods = [m for m in ("tes", "pes", "es_single") if m in trace]
     fig, axes = plt.subplots(1, 2, figsize=(13, 5))
     contour(axes[0], grid_file(d, binary),
-            "Fig. 7: LR schedule, K=%s" % sc["settings"]["truncation"])
+            "Fig. 7: LR schedule, K=%s" % settings_of(sc)["truncation"])
     trajectories(axes[0], trace, methods)
     loss_curves(axes[1], trace, methods, sc)
     axes[1].set_title("meta-loss of a fresh unroll at theta")
@@ -203,7 +215,7 @@ def plot_fig17_18(d, binary, out):
     grid = grid_file(d, binary)
     fig, axes = plt.subplots(1, 3, figsize=(19, 5))
     contour(axes[0], grid, "Fig. 17: outer LR %g, K=1" %
-            sc["settings"]["outer_learning_rate"])
+            settings_of(sc)["outer_learning_rate"])
     trajectories(axes[0], trace, [m for m in ("pes", "es_single") if m in trace])
     contour(axes[1], grid, "Fig. 18: ES, PES (small LR), ES-Single, K=1")
     trajectories(axes[1], trace, [m for m in ("tes", "pes_lr_small", "es_single")
@@ -219,9 +231,9 @@ def plot_fig19(d, binary, out):
     sc = read_json(os.path.join(d, binary + ".json"))
     lrs = read_csv(os.path.join(d, binary + "_lr.csv"))
     grads = read_csv(os.path.join(d, binary + "_grads.csv"))
-    per_problem = int(sc["settings"]["iterations_per_inner_problem"])
-    iters = int(sc["settings"]["iterations"])
-    opt = sc["settings"].get("grid_argmin_theta_0")
+    per_problem = int(settings_of(sc)["iterations_per_inner_problem"])
+    iters = int(settings_of(sc)["iterations"])
+    opt = settings_of(sc).get("grid_argmin_theta_0")
     fig, axes = plt.subplots(1, 3, figsize=(19, 4.8))
     for ax, rows, col, ylab in ((axes[0], lrs, "learning_rate", "learning rate"),
                                 (axes[1], grads, "gradient",
@@ -258,7 +270,7 @@ def plot_fig19(d, binary, out):
     axes[2].set_yscale("log")
     axes[2].set_xlabel("learning rate")
     axes[2].set_ylabel("meta-loss (mean over %s inner problems)" %
-                       sc["settings"].get("grid_keys"))
+                       settings_of(sc).get("grid_keys"))
     axes[2].set_title("(c) grid search")
     fig.suptitle("Meta-gradient comparison, global LR (%s)" % setting_note(sc))
     fig.tight_layout()
@@ -272,7 +284,7 @@ def plot_fig26(d, binary, out):
                if m in trace]
     fig, axes = plt.subplots(1, 2, figsize=(13, 5))
     contour(axes[0], grid_file(d, binary),
-            "(a) trajectories, K=%s" % sc["settings"]["truncation"])
+            "(a) trajectories, K=%s" % settings_of(sc)["truncation"])
     trajectories(axes[0], trace, methods)
     loss_curves(axes[1], trace, methods, sc, per_step=True)
     axes[1].set_title("(b) mean training loss of a fresh unroll at theta")

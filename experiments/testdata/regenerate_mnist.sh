@@ -22,13 +22,13 @@
 # more than 1e-5 over the quick runs' few hundred SGD steps: check that the
 # behavioural tests pass there, then regenerate and say so.
 #
-# Needs MNIST: ES_SINGLE_DATA_DIR (default here: /work/shared/data). Runs
+# Needs MNIST: ES_SINGLE_DATA_DIR (default: ../shared/data beside the repository, as in CI). Runs
 # with OMP_NUM_THREADS=1, like the tests (results do not depend on it).
 #
 #   experiments/testdata/regenerate_mnist.sh        # from anywhere in the repo
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-export ES_SINGLE_DATA_DIR="${ES_SINGLE_DATA_DIR:-/work/shared/data}"
+export ES_SINGLE_DATA_DIR="${ES_SINGLE_DATA_DIR:-$(cd .. && pwd)/shared/data}"
 bazel build //experiments:fig7_mnist_lr_schedule //experiments:fig17_18_mnist_k1 \
   //experiments:fig19_meta_gradients //experiments:fig26_gdtuo
 tmp="$(mktemp -d)"

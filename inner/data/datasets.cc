@@ -90,7 +90,7 @@ absl::StatusOr<std::string> ResolveDataDir(const std::string& flag_value) {
       "no data directory: pass --data_dir or set ", kDataDirEnvVar,
       " to a directory whose mnist/ subdirectory holds the four MNIST IDX "
       "files (e.g. ",
-      kDataDirEnvVar, "=/work/shared/data)"));
+      kDataDirEnvVar, "=<dir>; see the README, \"Data\")"));
 }
 
 absl::StatusOr<Dataset> LoadMnist(const std::string& data_dir,

@@ -16,7 +16,7 @@
 //   MNIST: <data_dir>/mnist/, with data_dir from the caller (a binary's
 //     --data_dir flag) or, if that is empty, the environment variable
 //     ES_SINGLE_DATA_DIR; e.g.
-//     /work/shared/data/mnist/train-images-idx3-ubyte.gz.
+//     <data dir>/mnist/train-images-idx3-ubyte.gz.
 // Each directory holds the four standard files train-images-idx3-ubyte,
 // train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte,
 // each either gzip-compressed (".gz", tried first) or raw.

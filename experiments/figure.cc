@@ -1,0 +1,497 @@
+// figure.cc - see figure.h.
+#include "experiments/figure.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "inner/data/datasets.h"
+
+ABSL_FLAG(std::string, out_dir, "",
+          "Output directory; empty = results/<binary>/ (relative paths "
+          "resolve against the workspace under bazel run).");
+ABSL_FLAG(std::string, preset, "paper",
+          "Settings preset: paper (the defaults), scaled or quick; flags "
+          "given on the command line always win.");
+ABSL_FLAG(bool, quick, false, "Alias of --preset=quick (seconds; tests).");
+ABSL_FLAG(bool, scaled, false, "Alias of --preset=scaled.");
+ABSL_FLAG(bool, progress, true, "Progress lines on stderr.");
+ABSL_FLAG(int, threads, 1,
+          "Threads for each estimator's particle loop (results do not depend "
+          "on it).");
+ABSL_FLAG(int64_t, checkpoint_every, 0,
+          "Write <out_dir>/<binary>.checkpoint every this many outer "
+          "iterations (and after every run); 0 = never.");
+ABSL_FLAG(bool, resume, false,
+          "Continue from <out_dir>/<binary>.checkpoint (same flags) to the "
+          "same outputs as an uninterrupted run.");
+ABSL_FLAG(std::string, seeds, "", "Comma-separated seeds.");
+ABSL_FLAG(std::string, methods, "", "Comma-separated methods.");
+ABSL_FLAG(int, num_particles, 0, "N, particles per ES estimate (even).");
+ABSL_FLAG(int64_t, iterations, 0, "Outer iterations per run.");
+ABSL_FLAG(int, truncation, 0, "K, inner steps per partial unroll.");
+ABSL_FLAG(double, sigma, 0.0, "Perturbation scale of the ES methods.");
+ABSL_FLAG(double, learning_rate, 0.0, "Outer learning rate.");
+ABSL_FLAG(std::string, optimizer, "adam", "Outer optimiser: adam or sgd.");
+ABSL_FLAG(int64_t, eval_every, 0,
+          "Meta-loss evaluation (and trace row) every this many iterations.");
+ABSL_FLAG(int64_t, eval_length, 0,
+          "Steps of the evaluation unroll; 0 = the horizon T.");
+ABSL_FLAG(int64_t, eval_key, 0, "Episode key of the evaluation inner problem.");
+ABSL_FLAG(std::string, data_dir, "",
+          "Data directory (empty: $ES_SINGLE_DATA_DIR); see the README.");
+
+namespace es::experiments {
+namespace {
+
+// Flags every figure has, whether or not its presets mention them.
+const std::set<std::string>& UniversalFlags() {
+  static const auto* s = new std::set<std::string>{
+      "out_dir", "preset", "quick", "scaled", "progress", "threads",
+      "checkpoint_every", "resume"};
+  return *s;
+}
+// Shared flags a figure must declare (in its paper preset) to accept.
+const std::set<std::string>& DeclarableFlags() {
+  static const auto* s = new std::set<std::string>{
+      "seeds", "methods", "num_particles", "iterations", "truncation",
+      "sigma", "learning_rate", "optimizer", "eval_every", "eval_length",
+      "eval_key", "data_dir"};
+  return *s;
+}
+// Flags whose value may differ between a checkpoint and its --resume.
+const std::set<std::string>& ResumeNeutralFlags() {
+  static const auto* s = new std::set<std::string>{
+      "resume", "checkpoint_every", "progress", "threads", "out_dir"};
+  return *s;
+}
+
+std::set<std::string>* g_given = nullptr;
+
+void RecordGiven(int argc, char** argv) {
+  g_given = new std::set<std::string>();
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--") break;
+    if (a.size() < 2 || a[0] != '-') continue;
+    a = a.substr(a[1] == '-' ? 2 : 1);
+    a = a.substr(0, a.find('='));
+    g_given->insert(a);
+    if (a.size() > 2 && a.compare(0, 2, "no") == 0) g_given->insert(a.substr(2));
+  }
+}
+
+constexpr char kCheckpointMagic[] = "es-single checkpoint v1";
+
+const Preset* FindPreset(const Figure& f, const std::string& name) {
+  for (const Preset& p : f.presets) {
+    if (p.name == name) return &p;
+  }
+  return nullptr;
+}
+
+std::string UsageText(const Figure& f) {
+  std::string u = absl::StrCat(f.figure, ": ", f.description, "\nWrites <out_dir>/",
+                               f.binary, "{.csv,.json,...}.\n\nPresets (flags "
+                               "given on the command line always win):\n");
+  for (const Preset& p : f.presets) {
+    std::vector<std::string> kv;
+    for (const auto& [k, v] : p.values) kv.push_back(absl::StrCat("--", k, "=", v));
+    absl::StrAppend(&u, "  ", p.name, ": ", p.description, "\n      ",
+                    absl::StrJoin(kv, " "), "\n");
+  }
+  absl::StrAppend(&u, "\nExit codes: 0 ok; 1 error (nothing written); 3 outputs "
+                      "written but a run diverged.");
+  return u;
+}
+
+// Applies `preset` (after "paper") to the flags not given on the command
+// line; checks that the figure accepts every shared flag that was given.
+absl::Status ApplyPresets(const Figure& f, const std::string& preset) {
+  if (f.presets.empty() || f.presets[0].name != "paper") {
+    return absl::InternalError(
+        absl::StrCat(f.binary, ": presets[0] must be \"paper\""));
+  }
+  std::set<std::string> declared;
+  for (const auto& [k, v] : f.presets[0].values) declared.insert(k);
+  for (const std::string& name : *g_given) {
+    if (DeclarableFlags().count(name) > 0 && declared.count(name) == 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--", name, " is not a setting of ", f.binary,
+          " (its settings are in --help)"));
+    }
+  }
+  std::vector<const Preset*> order = {&f.presets[0]};
+  if (preset != "paper") order.push_back(FindPreset(f, preset));
+  for (const Preset* p : order) {
+    for (const auto& [name, value] : p->values) {
+      if (p != &f.presets[0] && declared.count(name) == 0 &&
+          DeclarableFlags().count(name) > 0) {
+        return absl::InternalError(absl::StrCat(
+            f.binary, ": preset ", p->name, " sets --", name,
+            ", which the paper preset does not declare"));
+      }
+      if (g_given->count(name) > 0) continue;
+      absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+      if (flag == nullptr) {
+        return absl::InternalError(absl::StrCat(
+            f.binary, ": preset ", p->name, " names an unknown flag --", name));
+      }
+      std::string error;
+      if (!flag->ParseFrom(value, &error)) {
+        return absl::InternalError(absl::StrCat(f.binary, ": preset ", p->name,
+                                                ": --", name, "=", value, ": ",
+                                                error));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> ChoosePreset(const Figure& f) {
+  std::string preset = absl::GetFlag(FLAGS_preset);
+  for (const auto& [alias, on] : {std::pair<std::string, bool>{"quick", absl::GetFlag(FLAGS_quick)},
+                                 {"scaled", absl::GetFlag(FLAGS_scaled)}}) {
+    if (!on) continue;
+    if (g_given->count("preset") > 0 && preset != alias) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--", alias, " contradicts --preset=", preset));
+    }
+    preset = alias;
+  }
+  if (FindPreset(f, preset) == nullptr) {
+    std::vector<std::string> names;
+    for (const Preset& p : f.presets) names.push_back(p.name);
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--preset=", preset, " is not a preset of ", f.binary, "; allowed: ",
+        absl::StrJoin(names, ", ")));
+  }
+  return preset;
+}
+
+// The flags the figure uses (its own file's, the universal ones and the
+// declared shared ones) with their current values, sorted by name.
+std::vector<std::pair<std::string, std::string>> FigureFlags(const Figure& f) {
+  std::set<std::string> declared;
+  for (const auto& [k, v] : f.presets[0].values) declared.insert(k);
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [name, flag] : absl::GetAllFlags()) {
+    const std::string n(name);
+    if (absl::StrContains(flag->Filename(), absl::StrCat("experiments/", f.binary)) ||
+        UniversalFlags().count(n) > 0 || declared.count(n) > 0) {
+      out.emplace_back(n, flag->CurrentValue());
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string FlagsFingerprint(const Figure& f) {
+  std::string s;
+  for (const auto& [k, v] : FigureFlags(f)) {
+    if (ResumeNeutralFlags().count(k) == 0) absl::StrAppend(&s, "--", k, "=", v, "\n");
+  }
+  return s;
+}
+
+}  // namespace
+
+bool GivenOnCommandLine(const std::string& name) {
+  return g_given != nullptr && g_given->count(name) > 0;
+}
+
+void SaveRunSummary(const RunSummary& r, StateWriter* out) {
+  out->String(r.method);
+  out->Pod(r.num_particles);
+  out->Pod(r.seed);
+  out->Pod(r.iterations);
+  out->Pod(r.seconds_per_estimate);
+  out->Pod(r.wall_seconds);
+  out->Pod(r.final_meta_loss);
+  out->Vector(r.final_theta);
+  out->Pod(r.particle_steps);
+  out->Pod(r.dropped_pairs);
+  out->Pod(r.all_dropped_estimates);
+}
+
+absl::Status LoadRunSummary(StateReader* in, RunSummary* r) {
+  if (auto s = in->String(&r->method); !s.ok()) return s;
+  if (auto s = in->Pod(&r->num_particles); !s.ok()) return s;
+  if (auto s = in->Pod(&r->seed); !s.ok()) return s;
+  if (auto s = in->Pod(&r->iterations); !s.ok()) return s;
+  if (auto s = in->Pod(&r->seconds_per_estimate); !s.ok()) return s;
+  if (auto s = in->Pod(&r->wall_seconds); !s.ok()) return s;
+  if (auto s = in->Pod(&r->final_meta_loss); !s.ok()) return s;
+  if (auto s = in->Vector(&r->final_theta); !s.ok()) return s;
+  if (auto s = in->Pod(&r->particle_steps); !s.ok()) return s;
+  if (auto s = in->Pod(&r->dropped_pairs); !s.ok()) return s;
+  return in->Pod(&r->all_dropped_estimates);
+}
+
+FigureRun::FigureRun(const Figure& figure, std::string preset,
+                     std::string out_dir)
+    : figure_(figure),
+      preset_(std::move(preset)),
+      outputs_(std::move(out_dir), figure.binary) {}
+
+absl::StatusOr<std::vector<int64_t>> FigureRun::Seeds() const {
+  auto seeds = ParseIntList(absl::GetFlag(FLAGS_seeds), "seeds");
+  if (!seeds.ok()) return seeds.status();
+  for (int64_t s : *seeds) {
+    if (s < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--seeds: seeds must be >= 0, got ", s));
+    }
+  }
+  return seeds;
+}
+
+absl::StatusOr<std::vector<std::string>> FigureRun::Methods() const {
+  return ParseNameList(absl::GetFlag(FLAGS_methods), "methods");
+}
+
+absl::StatusOr<OptimizerOptions> FigureRun::Optimizer() const {
+  OptimizerOptions o;
+  o.kind = absl::GetFlag(FLAGS_optimizer);
+  o.learning_rate = absl::GetFlag(FLAGS_learning_rate);
+  if (auto s = o.Validate(); !s.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--optimizer / --learning_rate: ", s.message()));
+  }
+  return o;
+}
+
+MetaTrainingOptions FigureRun::MetaOptions() const {
+  MetaTrainingOptions m;
+  m.iterations = absl::GetFlag(FLAGS_iterations);
+  m.eval_every = absl::GetFlag(FLAGS_eval_every);
+  m.eval_length = absl::GetFlag(FLAGS_eval_length);
+  m.eval_key = static_cast<uint64_t>(absl::GetFlag(FLAGS_eval_key));
+  m.progress = absl::GetFlag(FLAGS_progress);
+  return m;
+}
+
+absl::StatusOr<std::string> FigureRun::DataDir() const {
+  return ResolveDataDir(absl::GetFlag(FLAGS_data_dir));
+}
+
+void FigureRun::Setting(const std::string& key, nlohmann::ordered_json value) {
+  settings_[key] = std::move(value);
+}
+
+void FigureRun::AddRuns(const std::vector<RunSummary>& runs) {
+  runs_.insert(runs_.end(), runs.begin(), runs.end());
+}
+
+void FigureRun::SetPrimaryParticles(
+    std::function<int(const std::string&)> primary) {
+  primary_ = std::move(primary);
+}
+
+int64_t FigureRun::checkpoint_every() const {
+  return absl::GetFlag(FLAGS_checkpoint_every);
+}
+
+absl::Status FigureRun::WriteCheckpoint(const std::string& bytes) const {
+  StateWriter w;
+  w.Tag(kCheckpointMagic);
+  w.String(binary());
+  w.String(FlagsFingerprint(figure_));
+  w.String(bytes);
+  std::error_code ec;
+  std::filesystem::create_directories(outputs_.dir(), ec);
+  return WriteFileAtomically(
+      absl::StrCat(outputs_.dir(), "/", binary(), ".checkpoint"), w.Take());
+}
+
+absl::Status FigureRun::LoadResumeState() {
+  const std::string path =
+      absl::StrCat(outputs_.dir(), "/", binary(), ".checkpoint");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::NotFoundError(absl::StrCat(
+        "--resume: no checkpoint at \"", path,
+        "\" (run with --checkpoint_every=N first)"));
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  checkpoint_bytes_ = ss.str();
+  StateReader r(checkpoint_bytes_);
+  std::string name, flags, body;
+  if (!r.Tag(kCheckpointMagic).ok() || !r.String(&name).ok() ||
+      !r.String(&flags).ok() || !r.String(&body).ok() || !r.Finish().ok()) {
+    return absl::DataLossError(absl::StrCat(
+        "--resume: \"", path, "\" is not a complete checkpoint"));
+  }
+  if (name != binary()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--resume: \"", path, "\" was written by ", name, ", not ", binary()));
+  }
+  const std::string now = FlagsFingerprint(figure_);
+  if (flags != now) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--resume: the checkpoint was written with other settings; it had\n",
+        flags, "this run has\n", now, "(resume with the same flags)"));
+  }
+  checkpoint_bytes_ = body;
+  resume_ = std::make_unique<StateReader>(checkpoint_bytes_);
+  return absl::OkStatus();
+}
+
+void FigureRun::RemoveCheckpoint() const {
+  std::error_code ec;
+  std::filesystem::remove(
+      absl::StrCat(outputs_.dir(), "/", binary(), ".checkpoint"), ec);
+}
+
+namespace {
+
+nlohmann::ordered_json Number(double v) {
+  return std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json();
+}
+
+nlohmann::ordered_json Numbers(const std::vector<double>& v) {
+  nlohmann::ordered_json a = nlohmann::ordered_json::array();
+  for (double x : v) a.push_back(Number(x));
+  return a;
+}
+
+}  // namespace
+
+absl::Status FigureRun::Finish(double wall_seconds,
+                               const std::string& command_line) {
+  nlohmann::ordered_json& j = outputs_.sidecar();
+  nlohmann::ordered_json extra = j;  // what the figure put there itself
+  j = nlohmann::ordered_json::object();
+  j["binary"] = binary();
+  j["figure"] = figure_.figure;
+  j["description"] = figure_.description;
+  j["preset"] = preset_;
+  j["command"] = command_line;
+  j["git_commit"] = GitCommit();
+  j["written_at_utc"] = UtcNow();
+  j["wall_seconds"] = wall_seconds;
+  auto seeds = Seeds();
+  j["seeds"] = seeds.ok() ? nlohmann::ordered_json(*seeds)
+                          : nlohmann::ordered_json::array();
+  for (const auto& [k, v] : LibraryVersions()) j["library_versions"][k] = v;
+  for (const auto& [k, v] : FigureFlags(figure_)) j["flags"][k] = v;
+  for (const Preset& p : figure_.presets) {
+    for (const auto& [k, v] : p.values) j["presets"][p.name][k] = v;
+  }
+  j["settings"] = settings_;
+  j["methods"] = nlohmann::ordered_json::object();
+  // Default: each method's "methods" entry aggregates its largest N.
+  auto largest = [this](const std::string& method) {
+    int n = 0;
+    for (const RunSummary& r : runs_) {
+      if (r.method == method) n = std::max(n, r.num_particles);
+    }
+    return n;
+  };
+  const std::vector<MethodSummary> methods =
+      SummarizeMethods(runs_, primary_ ? primary_ : largest);
+  std::printf("%s", SummaryTable(methods).c_str());
+  for (const MethodSummary& m : methods) {
+    auto& e = j["methods"][m.method];
+    e["seconds_per_estimate"] = Number(m.seconds_per_estimate);
+    e["final_meta_loss"] = Number(m.final_meta_loss);
+    e["num_particles"] = m.num_particles;
+    e["final_meta_loss_per_seed"] = Numbers(m.final_meta_loss_per_seed);
+    e["final_theta_mean"] = Numbers(m.final_theta_mean);
+  }
+  j["runs"] = nlohmann::ordered_json::array();
+  nlohmann::ordered_json diverged = nlohmann::ordered_json::array();
+  for (const RunSummary& r : runs_) {
+    nlohmann::ordered_json e;
+    e["method"] = r.method;
+    e["num_particles"] = r.num_particles;
+    e["seed"] = r.seed;
+    e["iterations"] = r.iterations;
+    e["seconds_per_estimate"] = Number(r.seconds_per_estimate);
+    e["wall_seconds"] = Number(r.wall_seconds);
+    e["final_meta_loss"] = Number(r.final_meta_loss);
+    e["final_theta"] = Numbers(r.final_theta);
+    e["particle_steps"] = r.particle_steps;
+    e["dropped_pairs"] = r.dropped_pairs;
+    e["all_dropped_estimates"] = r.all_dropped_estimates;
+    j["runs"].push_back(e);
+    if (r.all_dropped_estimates > 0 || !std::isfinite(r.final_meta_loss)) {
+      diverged.push_back(absl::StrCat(r.method, " N=", r.num_particles,
+                                      " seed=", r.seed));
+    }
+  }
+  j["divergence"] = diverged;
+  for (const auto& t : outputs_.tables()) {
+    j["outputs"][t->file_name()] = {{"rows", t->rows().size()},
+                                    {"columns", t->columns()}};
+  }
+  for (auto& [k, v] : extra.items()) j[k] = v;
+  return outputs_.Commit();
+}
+
+int FigureMain(const Figure& figure, int argc, char** argv) {
+  const auto start = std::chrono::steady_clock::now();
+  absl::SetProgramUsageMessage(UsageText(figure));
+  RecordGiven(argc, argv);
+  absl::ParseCommandLine(argc, argv);
+  std::vector<std::string> words(argv, argv + argc);
+  const std::string command_line = absl::StrJoin(words, " ");
+  auto fail = [&](const absl::Status& s) {
+    std::fprintf(stderr, "%s: %s\n", figure.binary.c_str(),
+                 std::string(s.message()).c_str());
+    return 1;
+  };
+  auto preset = ChoosePreset(figure);
+  if (!preset.ok()) return fail(preset.status());
+  if (auto s = ApplyPresets(figure, *preset); !s.ok()) return fail(s);
+  if (absl::GetFlag(FLAGS_threads) < 1) {
+    return fail(absl::InvalidArgumentError(absl::StrCat(
+        "--threads must be >= 1, got ", absl::GetFlag(FLAGS_threads))));
+  }
+  if (absl::GetFlag(FLAGS_checkpoint_every) < 0) {
+    return fail(absl::InvalidArgumentError(
+        absl::StrCat("--checkpoint_every must be >= 0, got ",
+                     absl::GetFlag(FLAGS_checkpoint_every))));
+  }
+  FigureRun run(figure, *preset,
+                OutDirPath(absl::GetFlag(FLAGS_out_dir), figure.binary,
+                           std::getenv("BUILD_WORKSPACE_DIRECTORY")));
+  if (absl::GetFlag(FLAGS_resume)) {
+    if (auto s = run.LoadResumeState(); !s.ok()) return fail(s);
+  }
+  if (auto s = figure.run(run); !s.ok()) return fail(s);
+  const double wall = std::chrono::duration<double>(
+                          std::chrono::steady_clock::now() - start).count();
+  if (auto s = run.Finish(wall, command_line); !s.ok()) return fail(s);
+  run.RemoveCheckpoint();
+  std::printf("wrote %s/%s{.csv,.json", run.outputs().dir().c_str(),
+              figure.binary.c_str());
+  for (const auto& t : run.outputs().tables()) {
+    const std::string suffix = t->file_name().substr(figure.binary.size());
+    if (suffix != ".csv") std::printf(",%s", suffix.c_str());
+  }
+  std::printf("} in %.1f s\n", wall);
+  const auto& diverged = run.outputs().sidecar()["divergence"];
+  if (!diverged.empty()) {
+    std::fprintf(stderr,
+                 "%s: %zu run(s) diverged (an estimate with every pair "
+                 "dropped, or a non-finite final meta-loss): %s\n",
+                 figure.binary.c_str(), diverged.size(), diverged.dump().c_str());
+    return 3;
+  }
+  return 0;
+}
+
+}  // namespace es::experiments
