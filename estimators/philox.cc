@@ -2,22 +2,14 @@
 
 #include <cmath>
 
+#include <Random123/philox.h>
+
 #include "estimators/check.h"
 
 namespace es {
 namespace {
 
-constexpr uint32_t kMul0 = 0xD2511F53u;
-constexpr uint32_t kMul1 = 0xCD9E8D57u;
-constexpr uint32_t kWeyl0 = 0x9E3779B9u;
-constexpr uint32_t kWeyl1 = 0xBB67AE85u;
 constexpr double kTwoPi = 6.283185307179586476925286766559;
-
-inline void MulHiLo(uint32_t a, uint32_t b, uint32_t* hi, uint32_t* lo) {
-  const uint64_t p = static_cast<uint64_t>(a) * b;
-  *hi = static_cast<uint32_t>(p >> 32);
-  *lo = static_cast<uint32_t>(p);
-}
 
 inline double ToUnitOpen(uint32_t hi, uint32_t lo) {
   // 53 bits -> (0, 1): (k + 0.5) / 2^53.
@@ -27,17 +19,14 @@ inline double ToUnitOpen(uint32_t hi, uint32_t lo) {
 
 }  // namespace
 
+// The reference implementation (Random123 1.14, Debian librandom123-dev),
+// 10 rounds.
 std::array<uint32_t, 4> Philox4x32(std::array<uint32_t, 4> c,
                                    std::array<uint32_t, 2> k) {
-  for (int round = 0; round < 10; ++round) {
-    uint32_t hi0, lo0, hi1, lo1;
-    MulHiLo(kMul0, c[0], &hi0, &lo0);
-    MulHiLo(kMul1, c[2], &hi1, &lo1);
-    c = {hi1 ^ c[1] ^ k[0], lo1, hi0 ^ c[3] ^ k[1], lo0};
-    k[0] += kWeyl0;
-    k[1] += kWeyl1;
-  }
-  return c;
+  const r123::Philox4x32_R<10>::ctr_type ctr = {{c[0], c[1], c[2], c[3]}};
+  const r123::Philox4x32_R<10>::key_type key = {{k[0], k[1]}};
+  const r123::Philox4x32_R<10>::ctr_type out = r123::Philox4x32_R<10>()(ctr, key);
+  return {out[0], out[1], out[2], out[3]};
 }
 
 std::array<uint32_t, 4> RandomBlock(const RandomKey& key, uint64_t draw,

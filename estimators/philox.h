@@ -40,7 +40,7 @@ struct RandomKey {
   Stream stream = Stream::kUser;
 };
 
-// One Philox4x32-10 block.
+// One Philox4x32-10 block (Random123's reference implementation).
 std::array<uint32_t, 4> Philox4x32(std::array<uint32_t, 4> counter,
                                    std::array<uint32_t, 2> key);
 

@@ -19,6 +19,8 @@ PACKAGES=(
   zlib1g-dev             # gzip IDX files
   libmujoco-dev          # MuJoCo 2.2.2 C API (Swimmer, Fig. 22)
   libsleef-dev           # vectorised exp/tanh for the LSTM kernels
+  librandom123-dev       # reference Philox4x32-10 (estimators/philox)
+  nlohmann-json3-dev     # JSON sidecars and scoreboard
   dataset-fashion-mnist  # FashionMNIST in IDX format (/usr/share/datasets)
   python3-matplotlib python3-numpy  # plotting scripts (run with /usr/bin/python3)
   git
