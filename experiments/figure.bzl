@@ -22,7 +22,8 @@ def es_figure(
       tolerance: "exact" (double-precision figures: same bits everywhere) or
         "onednn" (float32 on oneDNN: 1e-5 relative).
       data: "none", "mnist" ($ES_SINGLE_DATA_DIR/mnist) or "fashion_mnist"
-        (Debian's dataset-fashion-mnist): missing data skips outside CI and
+        (Debian's dataset-fashion-mnist), "ptb", "yacht" or "mujoco-swimmer"
+        ($ES_SINGLE_DATA_DIR/<name>): missing data skips outside CI and
         fails with ES_CI=1.
       test_srcs: behavioural tests (TEST_F(FigureTest, ...)).
       extra_flags: flags added to the test's --quick run.

@@ -45,9 +45,25 @@ std::string MissingData(const std::string& data) {
     return "ES_SINGLE_DATA_DIR is unset (run with ES_SINGLE_DATA_DIR=<data "
            "dir> bazel test ...; see the README, \"Data\")";
   }
-  const std::string base = absl::StrCat(dir, "/mnist/train-images-idx3-ubyte");
-  if (!std::filesystem::exists(base + ".gz") && !std::filesystem::exists(base)) {
-    return absl::StrCat("MNIST missing: ", base, "(.gz) does not exist");
+  // One file per data set whose presence means the set is there.
+  static const std::map<std::string, std::string> kMarker = {
+      {"mnist", "mnist/train-images-idx3-ubyte.gz"},
+      {"ptb", "ptb/ptb.char.train.txt"},
+      {"yacht", "yacht/yacht_hydrodynamics.data"},
+      {"mujoco-swimmer", "mujoco-swimmer/swimmer.xml"},
+  };
+  const auto it = kMarker.find(data);
+  if (it == kMarker.end()) {
+    return absl::StrCat("unknown --data=", data,
+                        " (allowed: none, fashion_mnist, mnist, ptb, yacht, "
+                        "mujoco-swimmer)");
+  }
+  std::string path = absl::StrCat(dir, "/", it->second);
+  if (data == "mnist" && !std::filesystem::exists(path)) {
+    path.resize(path.size() - 3);  // the raw IDX file also does
+  }
+  if (!std::filesystem::exists(path)) {
+    return absl::StrCat(data, " missing: ", path, " does not exist");
   }
   return "";
 }
