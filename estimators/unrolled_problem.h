@@ -119,6 +119,11 @@ class UnrolledProblem {
   // T, or kNeverEnding.
   virtual int64_t horizon() const = 0;
 
+  // Estimated bytes of state per particle (parameters, optimiser state,
+  // scratch), so that a caller can refuse a run that would not fit before
+  // allocating anything; 0 when negligible or unknown.
+  virtual double BytesPerParticle() const { return 0.0; }
+
   // States for `num_particles` >= 1 particles, all at step 0 of episode key
   // 0 (estimators Reset them before use). Fails with a Status, not an abort,
   // when the memory or a kernel for that many particles cannot be had.

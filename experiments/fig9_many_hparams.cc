@@ -102,10 +102,20 @@ absl::Status Run(FigureRun& run) {
   const MnistSplits& data = (*task)->data;
 
   const int n = absl::GetFlag(FLAGS_num_particles);
-  const int64_t budget =
-      absl::GetFlag(FLAGS_iterations) * n * absl::GetFlag(FLAGS_truncation);
+  auto budget_or = CheckedProduct(
+      {absl::GetFlag(FLAGS_iterations), n, absl::GetFlag(FLAGS_truncation)},
+      "the compute budget --iterations x --num_particles x --truncation");
+  if (!budget_or.ok()) return budget_or.status();
+  const int64_t budget = *budget_or;
   int64_t rs_configs = absl::GetFlag(FLAGS_rs_configs);
   if (rs_configs <= 0) rs_configs = std::max<int64_t>(1, budget / p.horizon());
+  // Random search keeps every configuration's theta and trace row.
+  if (auto s = run.CheckMemory(
+          static_cast<double>(rs_configs) * (16.0 * p.theta_dim() + 512.0),
+          absl::StrCat("random search over ", rs_configs, " configurations"));
+      !s.ok()) {
+    return s;
+  }
   // Configuration 0 of random search is the ES start; 1, 2, ... fresh draws.
   const ThetaSampler sample = [&p](uint64_t seed, uint64_t i) {
     return p.SampleInitialTheta(seed, i);

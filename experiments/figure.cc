@@ -1,6 +1,8 @@
 // figure.cc - see figure.h.
 #include "experiments/figure.h"
 
+#include <unistd.h>
+
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -15,6 +17,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "inner/data/datasets.h"
 
@@ -36,6 +39,9 @@ ABSL_FLAG(int64_t, checkpoint_every, 0,
 ABSL_FLAG(bool, resume, false,
           "Continue from <out_dir>/<binary>.checkpoint (same flags) to the "
           "same outputs as an uninterrupted run.");
+ABSL_FLAG(int64_t, max_memory_mb, 0,
+          "Refuse runs whose estimated memory exceeds this many MiB; 0 = 80% "
+          "of the machine's physical memory.");
 ABSL_FLAG(std::string, seeds, "", "Comma-separated seeds.");
 ABSL_FLAG(std::string, methods, "", "Comma-separated methods.");
 ABSL_FLAG(int, num_particles, 0, "N, particles per ES estimate (even).");
@@ -59,7 +65,7 @@ namespace {
 const std::set<std::string>& UniversalFlags() {
   static const auto* s = new std::set<std::string>{
       "out_dir", "preset", "quick", "scaled", "progress", "threads",
-      "checkpoint_every", "resume"};
+      "checkpoint_every", "resume", "max_memory_mb"};
   return *s;
 }
 // Shared flags a figure must declare (in its paper preset) to accept.
@@ -441,6 +447,27 @@ absl::Status FigureRun::Finish(double wall_seconds,
   return outputs_.Commit();
 }
 
+int64_t MemoryLimitBytes() {
+  const int64_t mb = absl::GetFlag(FLAGS_max_memory_mb);
+  if (mb > 0) return mb << 20;
+  const long pages = sysconf(_SC_PHYS_PAGES);
+  const long page = sysconf(_SC_PAGE_SIZE);
+  if (pages <= 0 || page <= 0) return int64_t{1} << 40;
+  return static_cast<int64_t>(0.8 * static_cast<double>(pages) *
+                              static_cast<double>(page));
+}
+
+absl::Status FigureRun::CheckMemory(double bytes, absl::string_view what) const {
+  const int64_t limit = MemoryLimitBytes();
+  if (!(bytes <= static_cast<double>(limit))) {
+    return absl::ResourceExhaustedError(absl::StrFormat(
+        "%s needs about %.0f MiB, more than the limit of %d MiB (--max_memory_mb; "
+        "default 80%% of physical memory)",
+        what, bytes / (1 << 20), limit >> 20));
+  }
+  return absl::OkStatus();
+}
+
 int FigureMain(const Figure& figure, int argc, char** argv) {
   const auto start = std::chrono::steady_clock::now();
   absl::SetProgramUsageMessage(UsageText(figure));
@@ -460,6 +487,12 @@ int FigureMain(const Figure& figure, int argc, char** argv) {
     return fail(absl::InvalidArgumentError(absl::StrCat(
         "--threads must be >= 1, got ", absl::GetFlag(FLAGS_threads))));
   }
+  if (absl::GetFlag(FLAGS_max_memory_mb) < 0) {
+    return fail(absl::InvalidArgumentError(
+        absl::StrCat("--max_memory_mb must be >= 0 (0 = 80% of physical "
+                     "memory), got ",
+                     absl::GetFlag(FLAGS_max_memory_mb))));
+  }
   if (absl::GetFlag(FLAGS_checkpoint_every) < 0) {
     return fail(absl::InvalidArgumentError(
         absl::StrCat("--checkpoint_every must be >= 0, got ",
@@ -471,7 +504,18 @@ int FigureMain(const Figure& figure, int argc, char** argv) {
   if (absl::GetFlag(FLAGS_resume)) {
     if (auto s = run.LoadResumeState(); !s.ok()) return fail(s);
   }
-  if (auto s = figure.run(run); !s.ok()) return fail(s);
+  absl::Status status;
+  try {
+    status = figure.run(run);
+  } catch (const std::bad_alloc&) {
+    status = absl::ResourceExhaustedError(
+        "out of memory (an allocation failed); lower the particle count, "
+        "the network or the number of configurations, or see "
+        "--max_memory_mb");
+  } catch (const std::exception& e) {
+    status = absl::InternalError(absl::StrCat("unexpected error: ", e.what()));
+  }
+  if (!status.ok()) return fail(status);
   const double wall = std::chrono::duration<double>(
                           std::chrono::steady_clock::now() - start).count();
   if (auto s = run.Finish(wall, command_line); !s.ok()) return fail(s);

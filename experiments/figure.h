@@ -10,6 +10,7 @@
 //   * shared flags every figure understands (figure.cc defines them):
 //       --preset=paper|scaled|quick (--quick and --scaled are aliases),
 //       --out_dir, --progress, --threads, --checkpoint_every, --resume,
+//       --max_memory_mb,
 //     and the training settings a figure declares in its "paper" preset:
 //       --seeds, --methods, --num_particles, --iterations, --truncation,
 //       --sigma, --learning_rate, --optimizer, --eval_every, --eval_length,
@@ -76,6 +77,7 @@ ABSL_DECLARE_FLAG(bool, progress);
 ABSL_DECLARE_FLAG(int, threads);
 ABSL_DECLARE_FLAG(int64_t, checkpoint_every);
 ABSL_DECLARE_FLAG(bool, resume);
+ABSL_DECLARE_FLAG(int64_t, max_memory_mb);
 ABSL_DECLARE_FLAG(std::string, seeds);
 ABSL_DECLARE_FLAG(std::string, methods);
 ABSL_DECLARE_FLAG(int, num_particles);
@@ -132,6 +134,12 @@ class FigureRun {
   // The data directory: --data_dir, else $ES_SINGLE_DATA_DIR (see
   // inner/data/datasets.h ResolveDataDir).
   absl::StatusOr<std::string> DataDir() const;
+
+  // OK, or ResourceExhausted naming `what` and both numbers when `bytes`
+  // exceeds the memory limit (--max_memory_mb, default 80% of physical
+  // memory). Figures call it before allocating per-particle or per-config
+  // state.
+  absl::Status CheckMemory(double bytes, absl::string_view what) const;
 
   // A sidecar "settings" entry (resolved values worth recording).
   void Setting(const std::string& key, nlohmann::ordered_json value);

@@ -135,6 +135,22 @@ TEST(FigureFrameworkTest, DivergenceIsExitCodeThreeWithFiniteTheta) {
   }
 }
 
+// Resource limits are errors before anything is allocated: the states of
+// 1e9 particles do not fit in 1 MiB; an overflowing budget is rejected.
+TEST(FigureFrameworkTest, ResourceLimitsAreErrorsNotAborts) {
+  const std::string d = TestDir("memory");
+  EXPECT_EQ(RunFigure(g_fig5, d, {"--quick", "--methods=es_single",
+                                  "--ablation_methods=", "--max_memory_mb=1",
+                                  "--num_particles=100000000"}),
+            1);
+  EXPECT_NE(Stderr(d).find("more than the limit of 1 MiB"), std::string::npos)
+      << Stderr(d);
+  EXPECT_EQ(RunFigure(g_fig5, d, {"--quick", "--max_memory_mb=-5"}), 1);
+  EXPECT_NE(Stderr(d).find("--max_memory_mb must be >= 0"), std::string::npos)
+      << Stderr(d);
+  EXPECT_FALSE(fs::exists(d + "/fig5_influence.csv"));
+}
+
 }  // namespace
 }  // namespace es::experiments::test
 

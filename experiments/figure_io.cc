@@ -201,6 +201,22 @@ std::vector<std::pair<std::string, std::string>> LibraryVersions() {
   };
 }
 
+absl::StatusOr<int64_t> CheckedProduct(std::initializer_list<int64_t> factors,
+                                       absl::string_view what) {
+  int64_t p = 1;
+  for (int64_t f : factors) {
+    if (f < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(what, ": a factor is negative (", f, ")"));
+    }
+    if (__builtin_mul_overflow(p, f, &p)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          what, " overflows a 64-bit integer; lower the settings"));
+    }
+  }
+  return p;
+}
+
 std::string FormatDouble(double value) {
   if (std::isnan(value)) return "nan";
   if (std::isinf(value)) return value > 0 ? "inf" : "-inf";

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <utility>
@@ -52,6 +53,11 @@ std::string UtcNow();
 // Versions of the libraries the binary was built against (and, for oneDNN,
 // runs against): {"eigen", "3.4.0"}, {"abseil", "20220623.1"}, ...
 std::vector<std::pair<std::string, std::string>> LibraryVersions();
+
+// a * b, or InvalidArgument naming `what` when the product overflows
+// int64 or either factor is negative.
+absl::StatusOr<int64_t> CheckedProduct(std::initializer_list<int64_t> factors,
+                                       absl::string_view what);
 
 // Shortest round-trip "%.<p>g" decimal, or nan / inf / -inf.
 std::string FormatDouble(double value);

@@ -243,8 +243,21 @@ absl::StatusOr<std::vector<RunSummary>> RunLoop(
       run.ClearResumeState();
     }
   }
-  // Fail fast: every estimator is cheap to build.
+  // Fail fast: every estimator is cheap to build, and the largest run must
+  // fit in memory (UnrolledProblem::BytesPerParticle).
   for (const RunSpec& spec : runs) {
+    // The problem's states plus the estimator's per-particle arrays
+    // (perturbed thetas, perturbations, PES accumulators, losses).
+    const double bytes =
+        (options.problem->BytesPerParticle() +
+         8.0 * (4.0 * options.problem->theta_dim() + 8.0)) *
+        std::max(1, spec.num_particles);
+    if (auto s = run.CheckMemory(
+            bytes, absl::StrCat("the states of ", std::max(1, spec.num_particles),
+                                " particle(s) of ", options.problem->name()));
+        !s.ok()) {
+      return Prefixed(spec, s);
+    }
     if (!spec.method->factory) continue;
     auto e = spec.method->factory(SettingsFor(options, spec));
     if (!e.ok()) return Prefixed(spec, e.status());

@@ -103,6 +103,7 @@ class InfluenceBalancing : public UnrolledProblem {
   int theta_dim() const override { return 1; }
   int64_t horizon() const override { return kNeverEnding; }
 
+  double BytesPerParticle() const override { return 8.0 * kStateDim; }
   absl::StatusOr<std::unique_ptr<ParticleStates>> NewStates(
       int num_particles) const override;
   void Reset(ParticleStates* states, absl::Span<const int> particles,
