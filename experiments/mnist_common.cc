@@ -36,9 +36,15 @@ ABSL_FLAG(int64_t, valid_examples, 0,
 namespace es::experiments {
 namespace {
 
+// Non-throwing: a symlink loop or an unreadable directory is "absent".
+bool Exists(const std::string& path) {
+  std::error_code ec;
+  return std::filesystem::exists(path, ec) && !ec;
+}
+
 bool HasMnist(const std::string& dir) {
   const std::string base = absl::StrCat(dir, "/mnist/train-images-idx3-ubyte");
-  return std::filesystem::exists(base + ".gz") || std::filesystem::exists(base);
+  return Exists(base + ".gz") || Exists(base);
 }
 
 absl::StatusOr<std::string> Checked(const std::string& dir,
@@ -66,7 +72,7 @@ absl::StatusOr<std::string> ResolveMnistDataDir(const std::string& flag_value) {
                                ? std::string(ws)
                                : std::filesystem::current_path(ec).string();
   const std::string fallback = absl::StrCat(root, "/../shared/data");
-  if (std::filesystem::is_directory(fallback)) {
+  if (std::filesystem::is_directory(fallback, ec) && !ec) {
     return Checked(fallback, "the default <workspace>/../shared/data");
   }
   return absl::NotFoundError(absl::StrCat(

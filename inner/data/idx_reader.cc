@@ -131,12 +131,13 @@ absl::StatusOr<IdxArray> ReadIdxFile(const std::string& path) {
           absl::StrCat(path, ": IDX dimension ", i, " is 0 (dims ",
                        DimsString(array.dims), "); expected every dim >= 1"));
     }
-    bytes *= dim;
-    if (bytes > kMaxIdxBytes) {
+    // Checked before multiplying: two large dims must not overflow int64.
+    if (dim > kMaxIdxBytes / bytes) {
       return absl::InvalidArgumentError(absl::StrCat(
           path, ": IDX dims ", DimsString(array.dims),
           " ask for more than 2^32 bytes; expected a smaller tensor"));
     }
+    bytes *= dim;
   }
 
   // Grow the buffer as data arrives, so that a header promising more than

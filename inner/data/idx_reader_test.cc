@@ -176,6 +176,12 @@ TEST(IdxReaderTest, HugeDimsAreRejectedWithoutAllocating) {
   EXPECT_EQ(a.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(a.status().message(),
               AllOf(HasSubstr(path), HasSubstr("more than 2^32 bytes")));
+  // Two dims whose product overflows int64 (found by
+  // reader_corruption_test): rejected, not a negative size.
+  a = ReadIdxFile(WriteRaw("overflow.idx",
+                           IdxBytes({0xff000000u, 0xff000000u}, Ramp(10))));
+  EXPECT_EQ(a.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(a.status().message(), HasSubstr("more than 2^32 bytes"));
   // Large but allowed dims with a short file: a truncation error, quickly.
   a = ReadIdxFile(WriteRaw("big.idx", IdxBytes({60000, 28, 28}, Ramp(10))));
   EXPECT_THAT(a.status().message(), HasSubstr("need 47040000 data bytes"));
