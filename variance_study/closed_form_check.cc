@@ -16,8 +16,11 @@
 //   bazel run //variance_study:closed_form_check -- --quick    # seconds
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -49,6 +52,28 @@ std::string ResolveOutDir() {
   return dir;
 }
 
+// Writes path + ".tmp", checks every write, renames it into place; on
+// failure prints why and returns false (the old file stays).
+bool WriteAtomically(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.flush();
+    if (!out) {
+      std::fprintf(stderr, "cannot write %s\n", tmp.c_str());
+      std::remove(tmp.c_str());
+      return false;
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::fprintf(stderr, "cannot rename %s to %s\n", tmp.c_str(), path.c_str());
+    std::remove(tmp.c_str());
+    return false;
+  }
+  return true;
+}
+
 Eigen::VectorXd Theta(const LinearQuadraticProblem& problem, int dim) {
   // Near the optimum of the target mean, so that the per-unroll gradients
   // are dominated by the scenario's target noise (Sec. 3.1 scenarios).
@@ -63,22 +88,15 @@ int Run() {
   const int R = quick ? 2000 : absl::GetFlag(FLAGS_repeats);
   const uint64_t seed = absl::GetFlag(FLAGS_seed);
   const std::string out_dir = ResolveOutDir();
-  if (std::system(absl::StrCat("mkdir -p '", out_dir, "'").c_str()) != 0) {
-    std::fprintf(stderr, "cannot create output directory %s\n", out_dir.c_str());
-    return 1;
-  }
   EstimatorSpec spec;
   spec.method = "es_single";
   spec.es.num_particles = 2;
   spec.es.sigma = absl::GetFlag(FLAGS_sigma);
   spec.es.truncation = 5;
 
+  // Both files are built in memory and written at the end (WriteAtomically).
   const std::string path = out_dir + "/closed_form_check.csv";
-  std::ofstream csv(path);
-  if (!csv) {
-    std::fprintf(stderr, "cannot write %s\n", path.c_str());
-    return 1;
-  }
+  std::ostringstream csv;
   csv << "P,measured_total_variance,closed_form,ratio,std_error\n";
   std::printf("Prop. 3.2: ES-Single, one antithetic pair, T=20, K=5, R=%d\n", R);
   std::printf("%5s %24s %16s %8s %12s\n", "P", "measured_total_variance",
@@ -105,7 +123,7 @@ int Run() {
   }
 
   const std::string sweep_path = out_dir + "/unroll_sweep.csv";
-  std::ofstream sweep(sweep_path);
+  std::ostringstream sweep;
   sweep << "scenario,method,K,num_unrolls,measured_total_variance,closed_form,"
            "std_error\n";
   const std::vector<int> Ks =
@@ -146,6 +164,17 @@ int Run() {
                     row.result.total_variance_stderr);
       }
     }
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(out_dir, ec);
+  if (ec) {
+    std::fprintf(stderr, "cannot create the output directory %s: %s\n",
+                 out_dir.c_str(), ec.message().c_str());
+    return 1;
+  }
+  for (const auto& [p, text] : {std::pair{path, csv.str()},
+                                std::pair{sweep_path, sweep.str()}}) {
+    if (!WriteAtomically(p, text)) return 1;
   }
   std::printf("\nwrote %s and %s\n", path.c_str(), sweep_path.c_str());
   return 0;

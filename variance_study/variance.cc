@@ -34,6 +34,7 @@ absl::StatusOr<VarianceResult> MeasureVariance(const UnrolledProblem& problem,
   const int P = problem.theta_dim();
   const int R = options.repeats;
   Eigen::MatrixXd samples(R, P);
+  int64_t dropped = 0, estimates = 0;
   for (int r = 0; r < R; ++r) {
     EstimatorSpec s = spec;
     s.es.seed = options.base_seed + static_cast<uint64_t>(r);
@@ -43,9 +44,20 @@ absl::StatusOr<VarianceResult> MeasureVariance(const UnrolledProblem& problem,
     for (int64_t u = 0; u < steps; ++u) {
       auto e = (*est)->Step(theta);
       if (!e.ok()) return e.status();
+      dropped += e->dropped_pairs;
+      ++estimates;
       sum += e->gradient;
     }
     samples.row(r) = sum.transpose();
+  }
+  // A dropped (non-finite) pair contributes 0 to its estimate, which would
+  // bias the variance towards 0: refuse rather than report it.
+  if (dropped > 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        dropped, " antithetic pair(s) in ", estimates, " estimates of ",
+        spec.method, " on '", problem.name(),
+        "' had a non-finite loss and were dropped; the measured variance "
+        "would be biased towards 0 (lower sigma or move theta)"));
   }
   VarianceResult out;
   out.repeats = R;

@@ -39,6 +39,8 @@ struct VarianceResult {
 
 // Sums spec's estimates over one whole inner problem (T/K Steps; the problem
 // must have a finite horizon) per repeat. full_es needs a single Step.
+// FailedPrecondition if any pair was dropped for a non-finite loss (the
+// variance would be biased towards 0).
 absl::StatusOr<VarianceResult> MeasureVariance(const UnrolledProblem& problem,
                                                const EstimatorSpec& spec,
                                                const Eigen::VectorXd& theta,

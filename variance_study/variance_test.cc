@@ -238,5 +238,19 @@ TEST(VarianceOptionsTest, RejectsBadInput) {
   EXPECT_NE(r.status().message().find("got 1"), std::string::npos) << r.status();
 }
 
+// A dropped pair contributes 0 to its estimate; a variance from such
+// estimates would be biased towards 0, so it is refused. sigma = 1e200 makes
+// every perturbed quadratic loss overflow.
+TEST(VarianceOptionsTest, DroppedPairsAreRefusedNotAveraged) {
+  auto problem = MakeProblem(2, 10, GradientScenario::kIid);
+  EstimatorSpec spec = Spec("es_single", 5);
+  spec.es.sigma = 1e200;
+  auto r = MeasureVariance(problem, spec, Theta(2), {.repeats = 10});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(r.status().message().find("biased towards 0"), std::string::npos)
+      << r.status();
+}
+
 }  // namespace
 }  // namespace es
