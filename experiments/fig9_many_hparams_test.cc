@@ -128,6 +128,20 @@ TEST_F(FigureTest, SidecarKeepsThePeersContract) {
   }
 }
 
+// Budgets that overflow and random searches that cannot fit are refused
+// before anything runs (docs/reliability.md).
+TEST_F(FigureTest, OverflowingBudgetAndHugeRandomSearchAreErrors) {
+  const std::string dir = TestDir("fig9_limits");
+  EXPECT_EQ(RunBinary(dir, {"--iterations=9000000000000000000"}), 1);
+  EXPECT_NE(ReadFile(dir + "/stderr.log")->find("overflows a 64-bit integer"),
+            std::string::npos);
+  EXPECT_EQ(RunBinary(dir, {"--rs_configs=1000000000", "--max_memory_mb=4096"}),
+            1);
+  EXPECT_NE(ReadFile(dir + "/stderr.log")->find("random search over 1000000000"),
+            std::string::npos)
+      << *ReadFile(dir + "/stderr.log");
+}
+
 }  // namespace
 }  // namespace es::experiments::test
 

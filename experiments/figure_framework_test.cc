@@ -151,6 +151,31 @@ TEST(FigureFrameworkTest, ResourceLimitsAreErrorsNotAborts) {
   EXPECT_FALSE(fs::exists(d + "/fig5_influence.csv"));
 }
 
+// Values that would run forever or wrap around are rejected at validation.
+TEST(FigureFrameworkTest, AbsurdSettingsAreRejectedAtValidation) {
+  const std::string d = TestDir("absurd");
+  const std::vector<std::string> base = {"--quick", "--methods=es_single",
+                                         "--ablation_methods="};
+  auto with = [&](const std::string& flag) {
+    std::vector<std::string> f = base;
+    f.push_back(flag);
+    return f;
+  };
+  EXPECT_EQ(RunFigure(g_fig5, d, with("--seeds=-1")), 1);
+  EXPECT_NE(Stderr(d).find("seeds must be >= 0, got -1"), std::string::npos)
+      << Stderr(d);
+  // Influence balancing never ends: no horizon bounds K.
+  EXPECT_EQ(RunFigure(g_fig5, d, with("--truncation=2000000000")), 1);
+  EXPECT_NE(Stderr(d).find("never-ending problem"), std::string::npos)
+      << Stderr(d);
+  EXPECT_EQ(RunFigure(g_fig5, d, with("--iterations=4611686018427387904")), 1);
+  EXPECT_NE(Stderr(d).find("overflows a 64-bit integer"), std::string::npos)
+      << Stderr(d);
+  EXPECT_EQ(RunFigure(g_fig5, d, with("--num_particles=3")), 1);
+  EXPECT_NE(Stderr(d).find("must be even"), std::string::npos) << Stderr(d);
+  EXPECT_FALSE(fs::exists(d + "/fig5_influence.csv"));
+}
+
 }  // namespace
 }  // namespace es::experiments::test
 

@@ -56,6 +56,17 @@ TEST_F(DataDirTest, FlagWinsAndIsChecked) {
   EXPECT_THAT(missing.status().message(), HasSubstr("--data_dir"));
 }
 
+// A data directory that is a symlink loop is "not found", not an exception.
+TEST_F(DataDirTest, SymlinkLoopIsNotFoundNotACrash) {
+  const std::string root = Tmp("loop");
+  fs::create_symlink(root + "/a", root + "/b");
+  fs::create_symlink(root + "/b", root + "/a");
+  auto d = ResolveMnistDataDir(root + "/a");
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(d.status().message(), HasSubstr(root + "/a/mnist"));
+}
+
 TEST_F(DataDirTest, EnvironmentThenWorkspaceFallback) {
   const std::string env = Tmp("env_dir");
   FakeMnist(env);

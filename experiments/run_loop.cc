@@ -258,6 +258,21 @@ absl::StatusOr<std::vector<RunSummary>> RunLoop(
         !s.ok()) {
       return Prefixed(spec, s);
     }
+    const MethodSettings ms = SettingsFor(options, spec);
+    if (options.problem->horizon() == kNeverEnding &&
+        ms.truncation > kMaxNeverEndingTruncation) {
+      return Prefixed(spec, absl::InvalidArgumentError(absl::StrCat(
+          "truncation K = ", ms.truncation, " on the never-ending problem ",
+          options.problem->name(), " exceeds ", kMaxNeverEndingTruncation,
+          " steps per unroll (no horizon bounds it; lower --truncation)")));
+    }
+    if (auto total = CheckedProduct(
+            {options.meta.iterations, std::max(1, ms.truncation),
+             std::max(1, spec.num_particles)},
+            "iterations x truncation x particles (inner steps of one run)");
+        !total.ok()) {
+      return Prefixed(spec, total.status());
+    }
     if (!spec.method->factory) continue;
     auto e = spec.method->factory(SettingsFor(options, spec));
     if (!e.ok()) return Prefixed(spec, e.status());

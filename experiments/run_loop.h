@@ -44,6 +44,10 @@
 
 namespace es::experiments {
 
+// The longest partial unroll accepted on a never-ending problem (no horizon
+// bounds K there; the paper's largest K is 1000).
+inline constexpr int kMaxNeverEndingTruncation = 1 << 20;
+
 struct RunSpec {
   const MethodEntry* method = nullptr;
   int num_particles = 0;  // 0 for methods without particles
