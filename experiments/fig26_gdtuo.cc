@@ -8,7 +8,7 @@
 //
 // What it measures: theta = (log init LR, log LR decay) of
 //   alpha_t = exp(theta_0) / (1 + t / Q)^exp(theta_1)
-// for SGD with momentum 0.9 on a 784-100-100-10 ReLU MLP (inner/mlp_hpo.h).
+// for SGD with momentum 0.9 on a 784-100-100-10 ReLU MLP (inner/mlp/mlp_hpo.h).
 // Methods (CSV names):
 //   tes          truncated ES, shared mean state, K = 10, N particles
 //   es_single    ES-Single, K = 10, N particles

@@ -16,7 +16,7 @@ double HypergradientEstimator::LearningRate(const MlpHpoConfig& config,
                                             const Eigen::VectorXd& theta,
                                             int64_t t) {
   // The same arithmetic as MlpHpoProblem's update (DecodeRows and
-  // SgdMomentumUpdate in inner/mlp_hpo.cc), so that a frozen theta trains
+  // SgdMomentumUpdate in inner/mlp/mlp_hpo.cc), so that a frozen theta trains
   // the same network as MlpHpoProblem::Unroll.
   const double base = std::exp(theta[0]);
   if (config.parametrization != Parametrization::kLrSchedule) return base;
@@ -136,7 +136,7 @@ absl::StatusOr<Estimate> HypergradientEstimator::Step(
   }
   e.mean_loss = loss_;
   // v_{t+1} = mu v_t + g_t;  w_{t+1} = w_t - alpha_t v_{t+1}  (float, as in
-  // inner/mlp_hpo.cc).
+  // inner/mlp/mlp_hpo.cc).
   const double alpha = LearningRate(problem_->config(), theta, t_);
   const float lr = static_cast<float>(alpha);
   const float mu = static_cast<float>(problem_->config().fixed_momentum);

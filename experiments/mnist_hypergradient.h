@@ -73,7 +73,7 @@
 #include "absl/status/statusor.h"
 #include "estimators/estimator.h"
 #include "inner/kernels/batched_mlp.h"
-#include "inner/mlp_hpo.h"
+#include "inner/mlp/mlp_hpo.h"
 
 namespace es::experiments {
 

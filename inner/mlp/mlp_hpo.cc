@@ -1,5 +1,5 @@
 // mlp_hpo.cc - see mlp_hpo.h.
-#include "inner/mlp_hpo.h"
+#include "inner/mlp/mlp_hpo.h"
 
 #include <algorithm>
 #include <array>

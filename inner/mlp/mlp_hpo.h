@@ -91,8 +91,8 @@
 //   TelescopingProblem target(problem->get());  // final training loss
 //   auto est = MakeEstimator(&target, spec);
 //   double meta_loss = *(*problem)->Evaluate(theta, /*length=*/0, /*key=*/7);
-#ifndef ES_SINGLE_INNER_MLP_HPO_H_
-#define ES_SINGLE_INNER_MLP_HPO_H_
+#ifndef ES_SINGLE_INNER_MLP_MLP_HPO_H_
+#define ES_SINGLE_INNER_MLP_MLP_HPO_H_
 
 #include <cstdint>
 #include <memory>
@@ -245,4 +245,4 @@ class MlpHpoProblem : public UnrolledProblem {
 
 }  // namespace es
 
-#endif  // ES_SINGLE_INNER_MLP_HPO_H_
+#endif  // ES_SINGLE_INNER_MLP_MLP_HPO_H_
