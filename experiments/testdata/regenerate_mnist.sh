@@ -12,7 +12,7 @@
 # numbers of a quick run - a fix or deliberate change in an estimator, in
 # inner/mlp/mlp_hpo (initialisation, minibatch sampling, update rule, losses),
 # in the batched MLP kernel's arithmetic, in the hypergradient baseline
-# (experiments/mnist_hypergradient), the random-number layout, the optimiser,
+# (inner/mlp/mlp_hypergradient), the random-number layout, the optimiser,
 # the MNIST split, or the quick settings or CSV layout of a binary - and after
 # the behavioural tests in the same test targets still pass with the new
 # numbers. Say why in the commit message. It is NOT a fix for a golden test that
