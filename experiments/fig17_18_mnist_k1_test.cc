@@ -29,7 +29,7 @@ double Moved(const char* method) {
 
 // Truncated ES with K = 1 sees no signal at all: every particle starts the
 // 1-step unroll from the shared mean state, and the unroll's loss l_t is
-// measured at the weights the update starts from (inner/mlp_hpo.h), so
+// measured at the weights the update starts from (inner/mlp/mlp_hpo.h), so
 // L(theta + eps) = L(theta - eps) exactly, the estimate is exactly 0 and
 // Adam never moves theta. (The paper: "The ES curve makes very little
 // progress", Fig. 18.)

@@ -4,14 +4,14 @@
 // rate over meta-optimisation with the inner-problem boundaries and the
 // optimum from a 1-D grid search, (b) the per-step meta-gradient estimates.
 //
-// What it measures: theta = log alpha (kGlobalLr, inner/mlp_hpo.h: alpha_t =
-// exp(theta_0) for every t), SGD with momentum 0.9 on a 784-100-100-10 ReLU
-// MLP, minibatches of 100; meta-loss = sum of the T per-step training
-// losses. Lockstep training: all particles start each inner problem together
-// (the boundaries fall every T / K outer iterations). Each method's
-// estimate at every outer iteration is recorded (the callback of
-// estimators/meta_trainer.h) with the inner step t at which its K-step unroll
-// started, t = ((iteration - 1) K) mod T.
+// What it measures: theta = log alpha (kGlobalLr, inner/mlp/mlp_hpo.h: alpha_t
+// = exp(theta_0) for every t), SGD with momentum 0.9 on a 784-100-100-10 ReLU
+// MLP, minibatches of 100; meta-loss = sum of the T per-step training losses.
+// Lockstep training: all particles start each inner problem together (the
+// boundaries fall every T / K outer iterations). Each method's estimate at
+// every outer iteration is recorded (the callback of estimators/meta_trainer.h)
+// with the inner step t at which its K-step unroll started, t = ((iteration -
+// 1) K) mod T.
 //
 // Setup (App. C): T = 5000, K = 10, N = 10 (flag defaults). The paper
 // grid-searched the outer learning rate and sigma per estimator without

@@ -8,7 +8,7 @@
 //
 // What it measures: theta = (log init LR, log LR decay) of
 //   alpha_t = exp(theta_0) / (1 + t / Q)^exp(theta_1)
-// for SGD with momentum 0.9 on a 784-100-100-10 ReLU MLP (inner/mlp_hpo.h).
+// for SGD with momentum 0.9 on a 784-100-100-10 ReLU MLP (inner/mlp/mlp_hpo.h).
 // Methods (CSV names):
 //   tes          truncated ES, shared mean state, K = 10, N particles
 //   es_single    ES-Single, K = 10, N particles
@@ -16,7 +16,7 @@
 //                network trained forever (GDTUO's online setting)
 //   gdtuo_reset  the same, with the network reset every T steps while theta
 //                carries over (mimics truncated ES)
-// (experiments/mnist_hypergradient.h has the hypergradient's formula.) The
+// (inner/mlp/mlp_hypergradient.h has the hypergradient's formula.) The
 // hypergradient methods update theta after EVERY inner step; to align data
 // time with the ES methods (one outer iteration = K inner steps of every
 // trajectory), they run iterations * K inner steps and their CSV rows use
@@ -57,8 +57,8 @@
 
 #include "absl/flags/flag.h"
 #include "experiments/figure.h"
-#include "experiments/mnist_hypergradient.h"
 #include "experiments/mnist_lr_schedule.h"
+#include "inner/mlp/mlp_hypergradient.h"
 
 ABSL_FLAG(std::string, hyper_optimizer, "adam",
           "Optimiser of the hypergradient methods: adam or sgd.");

@@ -1,11 +1,11 @@
 // Golden and behavioural tests of //experiments:fig26_gdtuo (Fig. 26,
-// hypergradient descent / GDTUO vs truncated ES and ES-Single on the MNIST
-// LR schedule task): one --quick run (T = Q = 40, K = 10, N = 4, 40
-// iterations, 2000 training images, minibatch 50, a 4 x 4 grid; ~3 s) is
-// compared with testdata/fig26_gdtuo_quick{,_online}.csv (1e-5 relative,
-// float32 training) and checked for what the figure relies on. The
-// hypergradient itself is tested in mnist_hypergradient_test. Skips when
-// MNIST is missing (experiments/figure_test.h; a failure under ES_CI=1).
+// hypergradient descent / GDTUO vs truncated ES and ES-Single on the MNIST LR
+// schedule task): one --quick run (T = Q = 40, K = 10, N = 4, 40 iterations,
+// 2000 training images, minibatch 50, a 4 x 4 grid; ~3 s) is compared with
+// testdata/fig26_gdtuo_quick{,_online}.csv (1e-5 relative, float32 training)
+// and checked for what the figure relies on. The hypergradient itself is tested
+// in //inner/mlp:mlp_hypergradient_test. Skips when MNIST is missing
+// (experiments/figure_test.h; a failure under ES_CI=1).
 //
 //   ES_SINGLE_DATA_DIR=<data dir> bazel test //experiments:fig26_gdtuo_test
 #include <cmath>

@@ -6,7 +6,7 @@
 //
 // What it measures: theta = (log init LR, log LR decay) of the schedule
 //   alpha_t = exp(theta_0) / (1 + t / Q)^exp(theta_1)
-// for SGD with momentum 0.9 on a 784-100-100-10 ReLU MLP (inner/mlp_hpo.h),
+// for SGD with momentum 0.9 on a 784-100-100-10 ReLU MLP (inner/mlp/mlp_hpo.h),
 // and the meta-loss L_T: the training loss after T steps on a minibatch of
 // 1000 training examples fixed for the inner problem (App. C). Each partial
 // unroll of K steps reports p = L(s_end) - L(s_start) (TelescopingProblem,

@@ -52,7 +52,7 @@
 #include "experiments/mnist_common.h"
 #include "experiments/random_search.h"
 #include "experiments/run_loop.h"
-#include "inner/mlp_hpo.h"
+#include "inner/mlp/mlp_hpo.h"
 
 ABSL_FLAG(int64_t, rs_configs, 0,
           "Random-search configurations per seed; 0 = the compute of one ES "

@@ -11,7 +11,7 @@
 #include "estimators/philox.h"
 #include "gtest/gtest.h"
 #include "inner/influence_balancing.h"
-#include "inner/mlp_hpo.h"
+#include "inner/mlp/mlp_hpo.h"
 #include "inner/toy2d.h"
 
 namespace es::experiments {

@@ -30,7 +30,7 @@
 #include "absl/flags/flag.h"
 #include "experiments/figure_io.h"
 #include "inner/data/idx_reader.h"
-#include "inner/mlp_hpo.h"
+#include "inner/mlp/mlp_hpo.h"
 
 namespace es::experiments {
 
@@ -57,7 +57,7 @@ absl::StatusOr<MnistSplits> LoadFashionMnistSplits(const std::string& flag_value
 // A view of `set` for MlpHpoProblem (the set must outlive the view).
 MlpDataView ViewOf(const LabeledImages& set);
 
-// An MLP hyperparameter problem (inner/mlp_hpo.h) with the data it points
+// An MLP hyperparameter problem (inner/mlp/mlp_hpo.h) with the data it points
 // at.
 struct MlpTask {
   MnistSplits data;

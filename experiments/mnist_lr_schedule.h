@@ -7,8 +7,8 @@
 //
 // What a run does:
 //   1. loads MNIST (mnist_common.h; the first --train_examples of the 50000
-//      training split) and builds MlpHpoProblem (inner/mlp_hpo.h: a ReLU MLP
-//      of --hidden_sizes trained by SGD + momentum --momentum with the
+//      training split) and builds MlpHpoProblem (inner/mlp/mlp_hpo.h: a ReLU
+//      MLP of --hidden_sizes trained by SGD + momentum --momentum with the
 //      schedule alpha_t = exp(theta_0) / (1 + t / Q)^exp(theta_1), T =
 //      --horizon, Q = --schedule_q; the meta-loss is the sum of the T
 //      per-step training losses);
@@ -41,7 +41,7 @@
 #include "absl/status/status.h"
 #include "experiments/figure.h"
 #include "experiments/method_registry.h"
-#include "inner/mlp_hpo.h"
+#include "inner/mlp/mlp_hpo.h"
 
 namespace es::experiments {
 

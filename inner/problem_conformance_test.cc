@@ -10,7 +10,7 @@
 #include "estimators/telescoping.h"
 #include "estimators/testing/problem_conformance.h"
 #include "inner/influence_balancing.h"
-#include "inner/mlp_hpo.h"
+#include "inner/mlp/mlp_hpo.h"
 #include "inner/toy2d.h"
 
 namespace es::test {
@@ -72,7 +72,7 @@ ProblemCase Mlp(const std::string& name, Parametrization p, Objective o,
       .theta = std::move(theta),
       .num_steps = 3,
       // Sub-ranges run on oneDNN kernels built for fewer particles, whose
-      // float32 blocking may differ (inner/mlp_hpo.h, "Batching").
+      // float32 blocking may differ (inner/mlp/mlp_hpo.h, "Batching").
       .range_rel_tol = 1e-6,
       .eval_rel_tol = 1e-6};
 }

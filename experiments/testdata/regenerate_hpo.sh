@@ -9,16 +9,16 @@
 #
 # When regeneration is legitimate: only when a change is MEANT to alter the
 # numbers of a quick run - a fix or deliberate change in an estimator, in
-# inner/mlp_hpo (initialisation, minibatch sampling, update rule, losses), in
-# the batched MLP kernel's arithmetic, the random-number layout, the
+# inner/mlp/mlp_hpo (initialisation, minibatch sampling, update rule, losses),
+# in the batched MLP kernel's arithmetic, the random-number layout, the
 # optimiser, or the quick settings or CSV layout of a binary - and after the
 # behavioural tests in the same test targets still pass with the new numbers.
 # Say why in the commit message. It is NOT a fix for a golden test that fails
 # after an unrelated refactor or a compiler or flag change that should be
-# numerically neutral. A new machine whose oneDNN picks another ISA (say
-# AVX2 instead of AVX-512) may legitimately move float32 results by more than
-# 1e-5 over the quick runs' few hundred SGD steps: check that the behavioural
-# tests pass there, then regenerate and say so.
+# numerically neutral. A new machine whose oneDNN picks another ISA (say AVX2
+# instead of AVX-512) may legitimately move float32 results by more than 1e-5
+# over the quick runs' few hundred SGD steps: check that the behavioural tests
+# pass there, then regenerate and say so.
 #
 # Runs with OMP_NUM_THREADS=1, like the tests (results do not depend on it).
 #

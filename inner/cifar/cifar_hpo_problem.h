@@ -36,11 +36,12 @@
 //   minibatches      RandomKey{key, Stream::kMinibatch}, draw = t, pair 0 =
 //                    training, 1 = validation; index = (32 bits * n) >> 32.
 //
-// Batching (as inner/mlp_hpo.h): particles sharing (episode key, step) share
-// each minibatch and the kernel runs with one broadcast minibatch; otherwise
-// with one minibatch per particle. [0, N) runs in place; other ranges run in
-// power-of-two chunks on pooled workspaces (parameters, momentum and running
-// statistics copied in and back), so every range works at bounded memory.
+// Batching (as inner/mlp/mlp_hpo.h): particles sharing (episode key, step)
+// share each minibatch and the kernel runs with one broadcast minibatch;
+// otherwise with one minibatch per particle. [0, N) runs in place; other ranges
+// run in power-of-two chunks on pooled workspaces (parameters, momentum and
+// running statistics copied in and back), so every range works at bounded
+// memory.
 //
 // Allocation: NewStates allocates parameters, momentum, gradients, running
 // statistics, the N-particle kernel and the minibatch buffers; Unroll
@@ -85,7 +86,7 @@
 #include "estimators/unrolled_problem.h"
 #include "inner/cifar/cifar_hpo_config.h"
 #include "inner/data/cifar_reader.h"
-#include "inner/mlp_hpo.h"  // MlpDataView
+#include "inner/mlp/mlp_hpo.h"  // MlpDataView
 
 namespace es {
 

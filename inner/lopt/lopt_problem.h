@@ -17,7 +17,7 @@
 //        particles with the same key start from the same network;
 //   for t = 0 .. T-1 (t = the step counter before the update):
 //     x_t, y_t = training minibatch t (B examples with replacement, keyed by
-//                (k_i, t); the same sampler as inner/mlp_hpo.h)
+//                (k_i, t); the same sampler as inner/mlp/mlp_hpo.h)
 //     l_t      = CE(w_t; x_t, y_t),  g_t = d l_t / d w_t   (batched_mlp.h)
 //     w_{t+1}  = LOLv2 step (features.h, lopt_mlp.h) of w_t with g_t at
 //                step t, per tensor W_l / b_l
@@ -32,8 +32,8 @@
 // then the optimiser MLP over (particle x parameter) rows in chunks of
 // rows_per_chunk rows per particle (LoptMlp {N, chunk, 9} x ...), so the
 // activations stay in cache. Sub-ranges [begin, end) other than [0, N) run on
-// power-of-two workspaces (as inner/mlp_hpo.h does); the results equal those
-// of the particles run alone (tested).
+// power-of-two workspaces (as inner/mlp/mlp_hpo.h does); the results equal
+// those of the particles run alone (tested).
 //
 // Divergence: non-finite gradients, features, updates or weights propagate
 // to a non-finite loss for that particle; nothing traps or crashes.
@@ -79,7 +79,7 @@
 #include "absl/types/span.h"
 #include "estimators/unrolled_problem.h"
 #include "inner/lopt/lopt_mlp.h"
-#include "inner/mlp_hpo.h"
+#include "inner/mlp/mlp_hpo.h"
 
 namespace es {
 

@@ -23,7 +23,7 @@
 #include "inner/kernels/batched_mlp.h"
 #include "inner/kernels/batched_mlp_layout.h"
 #include "inner/lopt/lopt_mlp.h"
-#include "inner/mlp_hpo.h"
+#include "inner/mlp/mlp_hpo.h"
 
 namespace es {
 
@@ -72,7 +72,7 @@ void CopyLoptSlices(LoptWorkspace* big, LoptWorkspace* small, int first,
                     bool to_small);
 
 // Training-set indices of minibatch t of episode `key`: count indices in
-// [0, n) with replacement (the sampler of inner/mlp_hpo.cc: Philox on
+// [0, n) with replacement (the sampler of inner/mlp/mlp_hpo.cc: Philox on
 // Stream::kMinibatch, draw t, pair 0).
 void LoptTrainIndices(uint64_t key, int64_t t, int64_t count, int64_t n,
                       int64_t* out);

@@ -1,4 +1,4 @@
-// Tests of the MLP hyperparameter-optimisation problem (inner/mlp_hpo.h) on
+// Tests of the MLP hyperparameter-optimisation problem (inner/mlp/mlp_hpo.h) on
 // a small synthetic data set (16 features, 4 classes, labels from a fixed
 // random linear map, so the task is learnable):
 //   * config and data validation name the wrong value;
@@ -18,7 +18,7 @@
 // at most F = 16 + 8 + 6 (fan-ins); 1e-4 relative to the largest magnitude
 // is ~800 float epsilons, far above rounding and far below any real error
 // (a wrong gradient block or a missing momentum term changes values by O(1)).
-#include "inner/mlp_hpo.h"
+#include "inner/mlp/mlp_hpo.h"
 
 #include <cmath>
 #include <cstdint>

@@ -84,6 +84,14 @@
 // [n, d_0] (row = example, floats) and labels [n] (int32 in [0, C)), e.g.
 // inner/data's LabeledImages; the arrays must outlive the problem.
 //
+// Files (one job each): mlp_hpo_config.h (MlpHpoConfig), mlp_hpo_codec.h
+// (theta -> learning rates, momenta, widths; the schedule; ThetaNames;
+// SampleInitialTheta), mlp_minibatch.h (MlpDataView, the minibatch sampler),
+// mlp_sgd_step.h (the update of one block), mlp_hpo_workspace.h (buffers,
+// kernels, ParticleStates, chunking; internal), mlp_hpo.cc (the problem).
+// mlp_hypergradient.h trains one network of this problem with the same
+// codec and update (the GDTUO baseline).
+//
 // Usage:
 //   MlpHpoConfig config;                       // 784-100-100-10, Fig. 7/8
 //   config.parametrization = MlpHpoConfig::Parametrization::kLrSchedule;
@@ -91,8 +99,8 @@
 //   TelescopingProblem target(problem->get());  // final training loss
 //   auto est = MakeEstimator(&target, spec);
 //   double meta_loss = *(*problem)->Evaluate(theta, /*length=*/0, /*key=*/7);
-#ifndef ES_SINGLE_INNER_MLP_HPO_H_
-#define ES_SINGLE_INNER_MLP_HPO_H_
+#ifndef ES_SINGLE_INNER_MLP_MLP_HPO_H_
+#define ES_SINGLE_INNER_MLP_MLP_HPO_H_
 
 #include <cstdint>
 #include <memory>
@@ -105,52 +113,11 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "estimators/unrolled_problem.h"
+#include "inner/mlp/mlp_hpo_codec.h"   // MlpHyperparameters
+#include "inner/mlp/mlp_hpo_config.h"  // MlpHpoConfig
+#include "inner/mlp/mlp_minibatch.h"   // MlpDataView
 
 namespace es {
-
-// A non-owning view of a labelled data set, row = example.
-struct MlpDataView {
-  absl::Span<const float> images;    // [num_examples, num_features]
-  absl::Span<const int32_t> labels;  // [num_examples]
-  int64_t num_features = 0;
-
-  int64_t num_examples() const { return static_cast<int64_t>(labels.size()); }
-};
-
-struct MlpHpoConfig {
-  enum class Parametrization { kLrSchedule, kGlobalLr, kPerBlock };
-  enum class Objective { kSumTrainLoss, kSumValidationLoss };
-
-  // Maximum units of each hidden layer (2x100: Figs. 7, 8, 19; 5x100: Fig. 9).
-  std::vector<int64_t> hidden_sizes = {100, 100};
-  int64_t num_classes = 10;
-  int64_t batch_size = 100;  // B (App. C: 100)
-  int64_t horizon = 5000;    // T (App. C: 5000 for the LR schedule, 1000 Fig. 9)
-  Parametrization parametrization = Parametrization::kLrSchedule;
-  Objective objective = Objective::kSumTrainLoss;
-  double schedule_q = 5000.0;   // Q of the LR schedule (Sec. 4.2)
-  double fixed_momentum = 0.9;  // kLrSchedule, kGlobalLr (App. C: 0.9)
-  int64_t min_units = 10;       // kPerBlock widths (Sec. 4.2: 10-100)
-  // Size of the fixed per-inner-problem minibatch MeasureLoss uses (App. C:
-  // 1000); must be a multiple of batch_size.
-  int64_t measure_batch_size = 1000;
-
-  // Says which value is wrong and what is allowed.
-  absl::Status Validate() const;
-
-  // The 5x100 MLP, 29 hyperparameters, T = 1000, sum of validation losses
-  // (Fig. 9, App. C "Tuning Many Hyperparameters").
-  static MlpHpoConfig ManyHyperparameters();
-  // The 2x100 MLP, LR schedule, T = 5000, Q = 5000, momentum 0.9 (Figs. 7, 8).
-  static MlpHpoConfig LrSchedule();
-};
-
-// Hyperparameters decoded from one theta row (for inspection and tests).
-struct MlpHyperparameters {
-  std::vector<double> learning_rate;  // per block [W_0, b_0, W_1, ...] at t
-  std::vector<double> momentum;       // per block
-  std::vector<int32_t> active_units;  // per hidden layer
-};
 
 // Full-unroll evaluation of many thetas on one inner problem (episode key).
 struct MlpEvaluation {
@@ -230,9 +197,6 @@ class MlpHpoProblem : public UnrolledProblem {
   // uniform in (log 0.1, log 10). Keyed by (seed, index) on Stream::kUser.
   Eigen::VectorXd SampleInitialTheta(uint64_t seed, uint64_t index) const;
 
-  // Implementation detail, public only so that the .cc's helpers can name it.
-  struct Workspace;
-
  private:
   MlpHpoProblem(const MlpHpoConfig& config, MlpDataView train,
                 MlpDataView validation);
@@ -245,4 +209,4 @@ class MlpHpoProblem : public UnrolledProblem {
 
 }  // namespace es
 
-#endif  // ES_SINGLE_INNER_MLP_HPO_H_
+#endif  // ES_SINGLE_INNER_MLP_MLP_HPO_H_

@@ -1,43 +1,30 @@
-// mnist_hypergradient.cc - see mnist_hypergradient.h.
-#include "experiments/mnist_hypergradient.h"
+// mlp_hypergradient.cc - see mlp_hypergradient.h.
+#include "inner/mlp/mlp_hypergradient.h"
 
+#include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "estimators/philox.h"
+#include "inner/mlp/mlp_hpo_codec.h"
+#include "inner/mlp/mlp_sgd_step.h"
 
-namespace es::experiments {
+namespace es {
 
 using Parametrization = MlpHpoConfig::Parametrization;
 
+// The problem's codec (mlp_hpo_codec.h), so that a frozen theta trains the
+// same network as MlpHpoProblem::Unroll.
 double HypergradientEstimator::LearningRate(const MlpHpoConfig& config,
                                             const Eigen::VectorXd& theta,
                                             int64_t t) {
-  // The same arithmetic as MlpHpoProblem's update (DecodeRows and
-  // SgdMomentumUpdate in inner/mlp_hpo.cc), so that a frozen theta trains
-  // the same network as MlpHpoProblem::Unroll.
-  const double base = std::exp(theta[0]);
-  if (config.parametrization != Parametrization::kLrSchedule) return base;
-  const double decay = std::exp(theta[1]);
-  const double factor =
-      decay == 0.0 ? 1.0
-                   : std::pow(1.0 + static_cast<double>(t) / config.schedule_q,
-                              -decay);
-  return base * factor;
+  return mlp::LearningRate(config, theta, t);
 }
 
 Eigen::VectorXd HypergradientEstimator::LearningRateGradient(
     const MlpHpoConfig& config, const Eigen::VectorXd& theta, int64_t t) {
-  const double alpha = LearningRate(config, theta, t);
-  Eigen::VectorXd d = Eigen::VectorXd::Zero(theta.size());
-  d[0] = alpha;
-  if (config.parametrization == Parametrization::kLrSchedule) {
-    d[1] = -alpha * std::exp(theta[1]) *
-           std::log1p(static_cast<double>(t) / config.schedule_q);
-  }
-  return d;
+  return mlp::LearningRateGradient(config, theta, t);
 }
 
 HypergradientEstimator::HypergradientEstimator(
@@ -110,12 +97,9 @@ void HypergradientEstimator::StartEpisode() {
 
 absl::Status HypergradientEstimator::ForwardBackward() {
   problem_->TrainIndices(key_, t_, indices_.data());
-  const int64_t d = train_.num_features;
-  for (size_t b = 0; b < indices_.size(); ++b) {
-    std::memcpy(images_.data() + b * d, train_.images.data() + indices_[b] * d,
-                d * sizeof(float));
-    labels_[b] = train_.labels[indices_[b]];
-  }
+  mlp::GatherRows(train_, indices_.data(),
+                  static_cast<int64_t>(indices_.size()), images_.data(),
+                  labels_.data());
   double loss = 0.0;
   auto s = kernel_->ForwardBackward(params_, images_, labels_, {&loss, 1},
                                     absl::MakeSpan(grads_));
@@ -135,21 +119,15 @@ absl::StatusOr<Estimate> HypergradientEstimator::Step(
     if (auto s = ForwardBackward(); !s.ok()) return s;
   }
   e.mean_loss = loss_;
-  // v_{t+1} = mu v_t + g_t;  w_{t+1} = w_t - alpha_t v_{t+1}  (float, as in
-  // inner/mlp_hpo.cc).
+  // v_{t+1} = mu v_t + g_t;  w_{t+1} = w_t - alpha_t v_{t+1}  (float, the
+  // problem's update, mlp_sgd_step.h).
   const double alpha = LearningRate(problem_->config(), theta, t_);
   const float lr = static_cast<float>(alpha);
   const float mu = static_cast<float>(problem_->config().fixed_momentum);
   const size_t n = params_.size();
-  float* w = params_.data();
-  float* v = momentum_.data();
-  const float* g = grads_.data();
-#pragma omp simd
-  for (size_t j = 0; j < n; ++j) {
-    const float vj = mu * v[j] + g[j];
-    v[j] = vj;
-    w[j] -= lr * vj;
-  }
+  mlp::SgdMomentumStep(lr, mu, static_cast<int64_t>(n), grads_.data(),
+                       params_.data(), momentum_.data());
+  const float* v = momentum_.data();
   const Eigen::VectorXd dalpha =
       LearningRateGradient(problem_->config(), theta, t_);
   ++t_;
@@ -172,4 +150,4 @@ absl::StatusOr<Estimate> HypergradientEstimator::Step(
   return e;
 }
 
-}  // namespace es::experiments
+}  // namespace es

@@ -1,4 +1,4 @@
-// mnist_hypergradient.h - hypergradient descent on the learning-rate
+// mlp_hypergradient.h - hypergradient descent on the learning-rate
 // hyperparameters of MLP training with SGD + momentum, as a
 // GradientEstimator: the "GDTUO" baseline of the ES-Single paper's App. C.7
 // ("Comparison to Hypergradient Descent", Fig. 26).
@@ -15,8 +15,10 @@
 // weights and minibatch order per episode key as the ES estimators'
 // lockstep particles) is trained with the problem's update rule
 //   v_{t+1} = mu v_t + g_t,   w_{t+1} = w_t - alpha_t(theta) v_{t+1},
-//   g_t = d l_t / d w_t,  l_t = CE(w_t; training minibatch t of the episode),
-// where alpha_t(theta) is the problem's schedule (MlpHpoProblem::Decode):
+//   g_t = d l_t / d w_t,  l_t = CE(w_t; training minibatch t of the episode)
+// (the same codec, mlp_hpo_codec.h, and the same update of each block,
+// mlp_sgd_step.h, as MlpHpoProblem::Unroll), where alpha_t(theta) is the
+// problem's schedule (mlp::LearningRate):
 //   kLrSchedule  alpha_t = exp(theta_0) / (1 + t / Q)^exp(theta_1)
 //   kGlobalLr    alpha_t = exp(theta_0).
 // Step(theta) makes ONE inner step with alpha_t(theta) and returns the
@@ -59,8 +61,8 @@
 //                                             {.reset_inner_problem = true});
 //   auto opt = MakeOptimizer({.kind = "adam", .learning_rate = 1e-3}, 2);
 //   auto r = RunMetaTraining(*problem, est->get(), opt->get(), theta0, mo);
-#ifndef ES_SINGLE_EXPERIMENTS_MNIST_HYPERGRADIENT_H_
-#define ES_SINGLE_EXPERIMENTS_MNIST_HYPERGRADIENT_H_
+#ifndef ES_SINGLE_INNER_MLP_MLP_HYPERGRADIENT_H_
+#define ES_SINGLE_INNER_MLP_MLP_HYPERGRADIENT_H_
 
 #include <cstdint>
 #include <memory>
@@ -73,9 +75,10 @@
 #include "absl/status/statusor.h"
 #include "estimators/estimator.h"
 #include "inner/kernels/batched_mlp.h"
-#include "inner/mlp_hpo.h"
+#include "inner/mlp/mlp_hpo.h"
+#include "inner/mlp/mlp_minibatch.h"
 
-namespace es::experiments {
+namespace es {
 
 struct HypergradientOptions {
   bool reset_inner_problem = true;
@@ -100,10 +103,11 @@ class HypergradientEstimator : public GradientEstimator {
   const std::vector<float>& params() const { return params_; }
   const std::vector<float>& momentum() const { return momentum_; }
 
-  // alpha_t(theta) as the inner update uses it (the problem's schedule).
+  // alpha_t(theta) as the inner update uses it (the problem's schedule,
+  // mlp::LearningRate).
   static double LearningRate(const MlpHpoConfig& config,
                              const Eigen::VectorXd& theta, int64_t t);
-  // d alpha_t / d theta (closed form above).
+  // d alpha_t / d theta (closed form above, mlp::LearningRateGradient).
   static Eigen::VectorXd LearningRateGradient(const MlpHpoConfig& config,
                                               const Eigen::VectorXd& theta,
                                               int64_t t);
@@ -131,6 +135,6 @@ class HypergradientEstimator : public GradientEstimator {
   int64_t total_dropped_ = 0;
 };
 
-}  // namespace es::experiments
+}  // namespace es
 
-#endif  // ES_SINGLE_EXPERIMENTS_MNIST_HYPERGRADIENT_H_
+#endif  // ES_SINGLE_INNER_MLP_MLP_HYPERGRADIENT_H_

@@ -1,5 +1,5 @@
-// Tests of the hypergradient-descent baseline (experiments/
-// mnist_hypergradient.h; Baydin et al. 2017, Chandra et al. 2022, the
+// Tests of the hypergradient-descent baseline (inner/mlp/
+// mlp_hypergradient.h; Baydin et al. 2017, Chandra et al. 2022, the
 // ES-Single paper's App. C.7) on a small synthetic data set (16 features, 4
 // classes, labels from a fixed random linear map), so they need no MNIST:
 //   * d alpha_t / d theta matches central differences of the schedule
@@ -15,7 +15,7 @@
 //   * resets: gdtuo_reset restarts after T steps, gdtuo keeps training;
 //   * bad configurations are rejected with messages naming the problem;
 //   * a diverging learning rate drops the step (zero gradient) and restarts.
-#include "experiments/mnist_hypergradient.h"
+#include "inner/mlp/mlp_hypergradient.h"
 
 #include <cmath>
 #include <cstdint>
@@ -25,7 +25,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace es::experiments {
+namespace es {
 namespace {
 
 using ::testing::HasSubstr;
@@ -270,4 +270,4 @@ TEST_F(HypergradientTest, DivergenceDropsTheStepAndRestarts) {
 }
 
 }  // namespace
-}  // namespace es::experiments
+}  // namespace es

@@ -1,6 +1,6 @@
 // mlp_hpo_benchmark.cc - cost of one ES-Single gradient estimate (N
 // particles x K inner SGD steps) on the MLP hyperparameter problems of the
-// paper's Sec. 4.2 / App. C (inner/mlp_hpo.h):
+// paper's Sec. 4.2 / App. C (inner/mlp/mlp_hpo.h):
 //
 //   BM_EsSingleManyHparams  Fig. 9: 784-100x5-10, 29 hyperparameters, sum of
 //                           validation losses, N = 10, K = 10, B = 100.
@@ -21,8 +21,8 @@
 // depend on the values. The first estimate (which initialises every
 // particle) runs before timing.
 //
-//   bazel run //inner:mlp_hpo_benchmark
-//   bazel test //inner:mlp_hpo_benchmark_smoke_test    # runs each once
+//   bazel run //inner/mlp:mlp_hpo_benchmark
+//   bazel test //inner/mlp:mlp_hpo_benchmark_smoke_test    # runs each once
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -32,7 +32,7 @@
 #include "estimators/philox.h"
 #include "estimators/telescoping.h"
 #include "inner/kernels/batched_mlp_layout.h"
-#include "inner/mlp_hpo.h"
+#include "inner/mlp/mlp_hpo.h"
 
 namespace es {
 namespace {
