@@ -81,7 +81,7 @@ absl::Status Run(FigureRun& run) {
   if (!names.ok()) return names.status();
   MlpHpoConfig config = MlpHpoConfig::LrSchedule();
   config.parametrization = MlpHpoConfig::Parametrization::kGlobalLr;
-  auto task = BuildMlpTask(config, MlpData::kMnist, /*measure=*/false);
+  auto task = BuildMlpTask(run, config, MlpData::kMnist, /*measure=*/false);
   if (!task.ok()) return task.status();
   const MlpHpoProblem& problem = *(*task)->problem;
   const int64_t T = problem.horizon();

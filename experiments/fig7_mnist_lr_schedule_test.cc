@@ -71,6 +71,16 @@ TEST_F(FigureTest, SidecarKeepsThePeersContract) {
   }
 }
 
+// A network that cannot fit is refused with both numbers before training
+// (docs/reliability.md), not an abort or a swap storm.
+TEST_F(FigureTest, NetworkTooLargeForMemoryIsAnError) {
+  const std::string dir = TestDir("fig7_too_large");
+  EXPECT_EQ(RunBinary(dir, {"--hidden_sizes=65536,65536"}), 1);
+  const std::string err = *ReadFile(dir + "/stderr.log");
+  EXPECT_NE(err.find("4347133962 parameters each"), std::string::npos) << err;
+  EXPECT_NE(err.find("--max_memory_mb"), std::string::npos) << err;
+}
+
 }  // namespace
 }  // namespace es::experiments::test
 

@@ -96,7 +96,7 @@ absl::Status Run(FigureRun& run) {
   if (!names.ok()) return names.status();
   MlpHpoConfig config = MlpHpoConfig::ManyHyperparameters();
   config.min_units = absl::GetFlag(FLAGS_min_units);
-  auto task = BuildMlpTask(config, MlpData::kFashionMnist, /*measure=*/false);
+  auto task = BuildMlpTask(run, config, MlpData::kFashionMnist, /*measure=*/false);
   if (!task.ok()) return task.status();
   const MlpHpoProblem& p = *(*task)->problem;
   const MnistSplits& data = (*task)->data;

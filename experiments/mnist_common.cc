@@ -124,7 +124,8 @@ MlpDataView ViewOf(const LabeledImages& set) {
   return MlpDataView{set.images, set.labels, set.num_features()};
 }
 
-absl::StatusOr<std::unique_ptr<MlpTask>> BuildMlpTask(MlpHpoConfig config,
+absl::StatusOr<std::unique_ptr<MlpTask>> BuildMlpTask(const FigureRun& run,
+                                                      MlpHpoConfig config,
                                                       MlpData which,
                                                       bool measure) {
   auto hidden = ParseIntList(absl::GetFlag(FLAGS_hidden_sizes), "hidden_sizes");
@@ -155,6 +156,14 @@ absl::StatusOr<std::unique_ptr<MlpTask>> BuildMlpTask(MlpHpoConfig config,
   auto problem = MlpHpoProblem::Create(config, ViewOf(task->data.train),
                                        ViewOf(task->data.validation));
   if (!problem.ok()) return problem.status();
+  const int n = std::max(1, absl::GetFlag(FLAGS_num_particles));
+  if (auto s = run.CheckMemory(
+          (*problem)->BytesPerParticle() * n,
+          absl::StrCat(n, " copies of the ", (*problem)->name(), " network (",
+                       (*problem)->params_per_particle(), " parameters each)"));
+      !s.ok()) {
+    return s;
+  }
   task->problem = *std::move(problem);
   return task;
 }

@@ -28,6 +28,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/flags/flag.h"
+#include "experiments/figure.h"
 #include "experiments/figure_io.h"
 #include "inner/data/idx_reader.h"
 #include "inner/mlp/mlp_hpo.h"
@@ -74,8 +75,11 @@ enum class MlpData { kMnist, kFashionMnist };
 // `config` (parametrisation, objective, ...) with those sizes on the first
 // --train_examples / --valid_examples examples (0 = all) of the data set.
 // measure_batch_size is the flag's value when `measure` (the telescoping
-// objective), else the minibatch size (MeasureLoss then unused).
-absl::StatusOr<std::unique_ptr<MlpTask>> BuildMlpTask(MlpHpoConfig config,
+// objective), else the minibatch size (MeasureLoss then unused). Refuses
+// (run.CheckMemory) a network whose --num_particles copies would not fit,
+// before anything is trained.
+absl::StatusOr<std::unique_ptr<MlpTask>> BuildMlpTask(const FigureRun& run,
+                                                      MlpHpoConfig config,
                                                       MlpData data,
                                                       bool measure);
 

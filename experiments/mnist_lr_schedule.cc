@@ -80,7 +80,7 @@ absl::Status RunLrScheduleFigure(FigureRun& run, const LrScheduleFigure& x) {
   auto names = run.Methods();
   if (!names.ok()) return names.status();
 
-  auto task = BuildMlpTask(MlpHpoConfig::LrSchedule(),
+  auto task = BuildMlpTask(run, MlpHpoConfig::LrSchedule(),
                            x.fashion_mnist_telescoping ? MlpData::kFashionMnist
                                                        : MlpData::kMnist,
                            /*measure=*/x.fashion_mnist_telescoping);

@@ -116,6 +116,13 @@ double MlpHpoProblem::FlopsPerParticleStep() const {
   return flops;
 }
 
+double MlpHpoProblem::BytesPerParticle() const {
+  double units = 0.0;
+  for (int64_t n : layer_sizes_) units += static_cast<double>(n);
+  return 3.0 * sizeof(float) * static_cast<double>(params_per_particle_) +
+         2.0 * sizeof(float) * static_cast<double>(config_.batch_size) * units;
+}
+
 void MlpHpoProblem::TrainIndices(uint64_t key, int64_t t, int64_t* out) const {
   mlp::SampleIndices(key, static_cast<uint64_t>(t), mlp::kTrainPair,
                      config_.batch_size, train_.num_examples(), out);

@@ -176,6 +176,9 @@ class MlpHpoProblem : public UnrolledProblem {
   // Matmul flops of one inner step of one particle at full width: forward +
   // backward, plus the validation forward for kSumValidationLoss.
   double FlopsPerParticleStep() const;
+  // Parameters, momentum and gradients (float) plus per-particle minibatch
+  // activations: what NewStates and an Unroll allocate per particle.
+  double BytesPerParticle() const override;
 
   // Training-set indices of minibatch t of episode `key` (B entries), of the
   // validation minibatch t, and of the measurement set (measure_batch_size).
