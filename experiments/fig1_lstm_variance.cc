@@ -143,6 +143,11 @@ absl::StatusOr<Reference> ReferenceGradient(const CharLmProblem& problem,
 }
 
 absl::Status Run(FigureRun& run) {
+  if (run.checkpoint_every() > 0 || run.resume_state() != nullptr) {
+    return absl::InvalidArgumentError(
+        "--checkpoint_every / --resume: fig1_lstm_variance does not "
+        "checkpoint (it runs minutes at the paper's settings)");
+  }
   auto seeds = run.Seeds();
   if (!seeds.ok()) return seeds.status();
   if (seeds->size() != 1) {
