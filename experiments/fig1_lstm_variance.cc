@@ -61,6 +61,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -231,15 +232,21 @@ absl::Status Run(FigureRun& run) {
   // Wall time of each point (the sidecar; the CSVs hold only seeded numbers).
   nlohmann::ordered_json timings = nlohmann::ordered_json::array();
 
-  for (size_t si = 0; si < sources.size(); ++si) {
+  // Every scenario's problem first, so that missing data or a bad size
+  // fails before minutes of work.
+  std::vector<std::unique_ptr<CharLmProblem>> problems;
+  for (auto source : sources) {
     CharLmConfig config;
-    config.source = sources[si];
+    config.source = source;
     config.horizon = T;
     config.hidden_size = absl::GetFlag(FLAGS_hidden_size);
     config.data_dir = data_dir;
     auto problem = CharLmProblem::Create(config);
     if (!problem.ok()) return problem.status();
-    const CharLmProblem& p = **problem;
+    problems.push_back(std::move(*problem));
+  }
+  for (size_t si = 0; si < sources.size(); ++si) {
+    const CharLmProblem& p = *problems[si];
     const Eigen::VectorXd theta = p.InitialTheta(absl::GetFlag(FLAGS_theta_seed));
     const std::string& scenario = (*scenario_names)[si];
     auto meta_loss = p.Evaluate(theta, 0, /*key=*/0);

@@ -167,5 +167,15 @@ TEST_F(FigureTest, RejectsTruncationThatDoesNotDivideHorizon) {
   EXPECT_NE(log->find("unknown scenario 'words'"), std::string::npos) << *log;
 }
 
+// A missing data set is an error naming the file, before any work.
+TEST_F(FigureTest, MissingPtbIsAnErrorNamingTheFile) {
+  const std::string dir = TestDir("no_ptb");
+  EXPECT_EQ(RunBinary(dir, {"--data_dir=" + dir + "/none"}), 1);
+  auto log = ReadFile(dir + "/stderr.log");
+  ASSERT_TRUE(log.ok());
+  EXPECT_NE(log->find("/none/ptb/ptb.char.train.txt"), std::string::npos)
+      << *log;
+}
+
 }  // namespace
 }  // namespace es::experiments::test
