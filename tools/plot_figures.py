@@ -442,7 +442,8 @@ def fig10(base, out, suffix=""):
 
 def main(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--figure", required=True, choices=FIGURES + EXTRA_FIGURES + ("all",),
+    parser.add_argument("--figure", required=True,
+                        choices=FIGURES + EXTRA_FIGURES + ("all",),
                         help="which figure to draw")
     parser.add_argument("--results", default="results/",
                         help="directory holding <figure>/<figure>.csv "
