@@ -20,6 +20,14 @@ experiments/figure_io.h for the contract) and writes one PNG per figure:
                   D directions and ES-Single with D pairs vs RTRL; (c)
                   meta-loss curves.
 
+  fig1_lstm_variance  <results>/fig1_lstm_variance/fig1_lstm_variance.csv
+                  -> <out>/fig1_lstm_variance.png: normalised variance
+                  against the number of unrolls, log-log, PES solid and
+                  ES-Single dashed, one colour per scenario (the paper's form).
+  fig10_copy_task <results>/fig10_copy_task/fig10_copy_task.csv
+                  -> <out>/fig10_copy_task.png: maximum T copied against
+                  tokens, one colour per method, one curve per seed/lr/sigma.
+
 Run with Debian's Python, which has matplotlib (python3-matplotlib):
 
   /usr/bin/python3 tools/plot_figures.py --figure fig5_influence \
@@ -42,6 +50,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 FIGURES = ("fig5_influence", "fig15_toy2d", "fig25_dodge")
+# Drawn only when named (their committed runs are under <figure>/scaled*/,
+# so --figure all does not expect them): use --input_dir.
+EXTRA_FIGURES = ("fig1_lstm_variance", "fig10_copy_task")
 COLORS = {
     "es_single": "tab:red",
     "pes": "tab:blue",
@@ -371,9 +382,68 @@ def fig25(base, out, suffix=""):
     return path
 
 
+def fig1(base, out, suffix=""):
+    rows = list(csv.DictReader(open(os.path.join(base,
+                                                 "fig1_lstm_variance.csv"))))
+    fig, ax = plt.subplots(figsize=(7, 5))
+    colors = {"random": "tab:blue", "repeat": "tab:green", "ptb": "tab:red"}
+    for scenario in colors:
+        for method, ls in (("pes", "-"), ("es_single", "--")):
+            pts = sorted((float(r["num_unrolls"]),
+                          float(r["normalized_variance"]),
+                          float(r["normalized_variance_stderr"]))
+                         for r in rows
+                         if r["scenario"] == scenario and r["method"] == method)
+            if not pts:
+                continue
+            x, y, e = zip(*pts)
+            ax.errorbar(x, y, yerr=e, ls=ls, marker="o", ms=3,
+                        color=colors[scenario],
+                        label="%s %s" % (LABELS.get(method, method), scenario))
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("# unrolls (T / K)")
+    ax.set_ylabel("tr Var / ||grad L||^2")
+    ax.legend(fontsize=8, ncol=2)
+    ax.set_title("Fig. 1: variance vs number of unrolls (tiny LSTM)")
+    path = os.path.join(out, "fig1_lstm_variance%s.png" % suffix)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def fig10(base, out, suffix=""):
+    rows = list(csv.DictReader(open(os.path.join(base, "fig10_copy_task.csv"))))
+    runs = collections.OrderedDict()
+    for r in rows:
+        key = (r["method"], r["seed"], r["learning_rate"], r["sigma"])
+        runs.setdefault(key, []).append((int(r["tokens"]),
+                                         int(r["max_copied_length"])))
+    methods = list(collections.OrderedDict.fromkeys(k[0] for k in runs))
+    cmap = plt.get_cmap("tab10")
+    fig, ax = plt.subplots(figsize=(7, 5))
+    seen = set()
+    for key, pts in runs.items():
+        i = methods.index(key[0])
+        ls = ":" if key[0].startswith("tbptt") else "-"
+        label = None if key[0] in seen else key[0]
+        seen.add(key[0])
+        x, y = zip(*pts)
+        ax.step(x, y, where="post", color=cmap(i % 10), ls=ls, label=label)
+    ax.set_xlabel("tokens (data time)")
+    ax.set_ylabel("maximum T copied")
+    ax.legend(fontsize=8)
+    ax.set_title("Figs. 10/16: LSTM copy task")
+    path = os.path.join(out, "fig10_copy_task%s.png" % suffix)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
 def main(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--figure", required=True, choices=FIGURES + ("all",),
+    parser.add_argument("--figure", required=True,
+                        choices=FIGURES + EXTRA_FIGURES + ("all",),
                         help="which figure to draw")
     parser.add_argument("--results", default="results/",
                         help="directory holding <figure>/<figure>.csv "
@@ -395,7 +465,8 @@ def main(argv):
     for name in todo:
         base = args.input_dir or os.path.join(args.results, name)
         try:
-            path = {"fig5_influence": fig5, "fig15_toy2d": fig15,
+            path = {"fig1_lstm_variance": fig1, "fig5_influence": fig5,
+                    "fig10_copy_task": fig10, "fig15_toy2d": fig15,
                     "fig25_dodge": fig25}[name](base, args.out, args.suffix)
         except FileNotFoundError as e:
             print("plot_figures: %s: missing input %s (run bazel run "
