@@ -50,7 +50,7 @@
 //                              every run's final values).
 //
 //   bazel run //experiments:fig22_swimmer                 # paper settings
-//   bazel run //experiments:fig22_swimmer -- --scaled     # minutes
+//   bazel run //experiments:fig22_swimmer -- --scaled     # ~13 min
 //   bazel run //experiments:fig22_swimmer -- --quick      # seconds (tests)
 // Data: $ES_SINGLE_DATA_DIR/mujoco-swimmer/swimmer.xml (or --data_dir).
 #include <chrono>
@@ -256,8 +256,8 @@ int main(int argc, char** argv) {
                      {"eval_key", "1000000"},
                      {"data_dir", ""}}},
                    {"scaled",
-                    "minutes on 2 cores: 100 iterations (10 episodes of "
-                    "training), 3 evaluation episodes",
+                    "100 iterations (10 episodes of training), 3 evaluation "
+                    "episodes: 13 min on 2 busy cores (docs/results.md)",
                     {{"iterations", "100"}, {"eval_episodes", "3"}}},
                    {"quick",
                     "seconds, for tests: two seeds, 20 iterations of "
