@@ -105,7 +105,8 @@ int main(int argc, char** argv) {
               {"batch_size", "128"},
               {"horizon", "5000"},
               {"train_examples", "0"},
-              {"inner_curves", "true"}}},
+              {"inner_curves", "true"},
+              {"adam_lrs", "0.0001,0.0003,0.001,0.003,0.01,0.03"}}},
             {"scaled",
              "minutes on 2 cores: 784-32-10 optimisee, B = 64, T = 200, N = 8, "
              "150 iterations, 2 seeds",

@@ -1,6 +1,7 @@
 // lopt_figure.cc - see lopt_figure.h.
 #include "experiments/lopt_figure.h"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <utility>
@@ -12,6 +13,7 @@
 #include "experiments/figure_io.h"
 #include "experiments/run_loop.h"
 #include "inner/data/datasets.h"
+#include "inner/kernels/batched_mlp.h"
 
 ABSL_FLAG(std::string, hidden_sizes, "128,128",
           "Hidden layers of the inner MLP (Sec. 4.4: 128,128).");
@@ -23,6 +25,11 @@ ABSL_FLAG(int64_t, train_examples, 0,
 ABSL_FLAG(bool, inner_curves, true,
           "Also write <binary>_inner.csv: the inner training curves of the "
           "initial and of each meta-trained optimiser.");
+
+ABSL_FLAG(std::string, adam_lrs, "0.0001,0.0003,0.001,0.003,0.01,0.03",
+          "Adam reference line: learning rates tried on the evaluation inner "
+          "problem (the best mean training loss is the tuned line); empty = "
+          "no Adam reference.");
 
 namespace es::experiments {
 
@@ -165,6 +172,118 @@ absl::Status AddInnerCurve(const LoptProblem& lopt, const std::string& method,
   return absl::OkStatus();
 }
 
+// The Adam reference (see RunLoptFigure): one BatchedMlp particle per
+// learning rate, all from the evaluation inner problem's initial weights and
+// on its minibatches.
+absl::Status AddAdamCurves(FigureRun& run, const LoptTask& task,
+                           const std::vector<double>& lrs, uint64_t key,
+                           int k) {
+  const LoptProblem& lopt = task.lopt();
+  BatchedMlpConfig c;
+  c.layer_sizes = lopt.layer_sizes();
+  c.num_particles = static_cast<int64_t>(lrs.size());
+  c.batch_size = lopt.config().batch_size;
+  c.input_mode = InputMode::kShared;
+  auto mlp = BatchedMlp::Create(c);
+  if (!mlp.ok()) return mlp.status();
+  // Initial weights: LoptProblem's for `key`, per-particle order
+  // [W_0 | b_0 | W_1 | ...], copied into every particle of the batched layout.
+  auto states = lopt.NewStates(1);
+  if (!states.ok()) return states.status();
+  const int zero = 0;
+  lopt.Reset(states->get(), absl::MakeConstSpan(&zero, 1),
+             absl::MakeConstSpan(&key, 1));
+  const std::vector<float> w0 = lopt.GetParticleParams(**states, 0);
+  const int n = static_cast<int>(lrs.size());
+  std::vector<float> params(c.num_params()), grads(c.num_params());
+  for (int i = 0; i < n; ++i) {
+    size_t at = 0;
+    for (int l = 0; l < c.num_layers(); ++l) {
+      const int64_t w = c.weight_size_per_particle(l);
+      const int64_t b = c.bias_size_per_particle(l);
+      std::copy(w0.begin() + at, w0.begin() + at + w,
+                params.begin() + c.weight_offset(l) + i * w);
+      at += w;
+      std::copy(w0.begin() + at, w0.begin() + at + b,
+                params.begin() + c.bias_offset(l) + i * b);
+      at += b;
+    }
+  }
+  // Particle i's entries of the flat layout, for the per-rate update.
+  std::vector<int> owner(c.num_params());
+  for (int l = 0; l < c.num_layers(); ++l) {
+    const int64_t w = c.weight_size_per_particle(l);
+    const int64_t b = c.bias_size_per_particle(l);
+    for (int i = 0; i < n; ++i) {
+      std::fill_n(owner.begin() + c.weight_offset(l) + i * w, w, i);
+      std::fill_n(owner.begin() + c.bias_offset(l) + i * b, b, i);
+    }
+  }
+  std::vector<double> m(c.num_params(), 0.0), v(c.num_params(), 0.0);
+  const int64_t batch = c.batch_size, d0 = c.layer_sizes[0];
+  std::vector<int64_t> idx(batch);
+  std::vector<float> inputs(batch * d0);
+  std::vector<int32_t> labels(batch);
+  std::vector<double> loss(n), window(n, 0.0), total(n, 0.0);
+  const LabeledImages& train = task.train();
+  Table* table = run.outputs().AddTable("_adam", {"lr", "step", "loss"});
+  std::vector<std::vector<std::string>> rows;
+  constexpr double kBeta1 = 0.9, kBeta2 = 0.999, kEps = 1e-8;
+  for (int64_t t = 0; t < lopt.horizon(); ++t) {
+    lopt.TrainIndices(key, t, idx.data());
+    for (int64_t b = 0; b < batch; ++b) {
+      std::copy_n(train.images.begin() + idx[b] * d0, d0,
+                  inputs.begin() + b * d0);
+      labels[b] = train.labels[idx[b]];
+    }
+    if (auto s = (*mlp)->ForwardBackward(params, inputs, labels,
+                                         absl::MakeSpan(loss),
+                                         absl::MakeSpan(grads));
+        !s.ok()) {
+      return s;
+    }
+    const double c1 = 1.0 - std::pow(kBeta1, t + 1);
+    const double c2 = 1.0 - std::pow(kBeta2, t + 1);
+    for (size_t j = 0; j < params.size(); ++j) {
+      const double g = grads[j];
+      m[j] = kBeta1 * m[j] + (1 - kBeta1) * g;
+      v[j] = kBeta2 * v[j] + (1 - kBeta2) * g * g;
+      params[j] -= static_cast<float>(lrs[owner[j]] * (m[j] / c1) /
+                                      (std::sqrt(v[j] / c2) + kEps));
+    }
+    for (int i = 0; i < n; ++i) {
+      window[i] += loss[i];
+      total[i] += loss[i];
+    }
+    if ((t + 1) % k == 0) {
+      for (int i = 0; i < n; ++i) {
+        rows.push_back({FormatDouble(lrs[i]), absl::StrCat(t + 1),
+                        FormatDouble(window[i] / k)});
+        window[i] = 0.0;
+      }
+    }
+  }
+  // Rows grouped by rate, in grid order.
+  for (int i = 0; i < n; ++i) {
+    for (size_t r = i; r < rows.size(); r += n) {
+      if (auto s = table->AddRow(rows[r]); !s.ok()) return s;
+    }
+  }
+  int best = -1;
+  for (int i = 0; i < n; ++i) {
+    const double mean = total[i] / lopt.horizon();
+    run.Setting(absl::StrCat("adam_meta_loss_lr", FormatDouble(lrs[i])), mean);
+    if (std::isfinite(mean) && (best < 0 || mean < total[best] / lopt.horizon())) {
+      best = i;
+    }
+  }
+  if (best >= 0) {
+    run.Setting("adam_best_lr", lrs[best]);
+    run.Setting("adam_best_meta_loss", total[best] / lopt.horizon());
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status RunLoptFigure(FigureRun& run, const LoptTask& task,
@@ -172,6 +291,19 @@ absl::Status RunLoptFigure(FigureRun& run, const LoptTask& task,
                            const std::vector<std::string>& methods) {
   auto seeds = run.Seeds();
   if (!seeds.ok()) return seeds.status();
+  std::vector<double> adam_lrs;
+  if (!absl::GetFlag(FLAGS_adam_lrs).empty()) {
+    auto lrs = ParseDoubleList(absl::GetFlag(FLAGS_adam_lrs), "adam_lrs");
+    if (!lrs.ok()) return lrs.status();
+    for (double lr : *lrs) {
+      if (!(lr > 0.0) || !std::isfinite(lr)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "--adam_lrs: every learning rate must be finite and > 0, got ",
+            FormatDouble(lr)));
+      }
+    }
+    adam_lrs = *lrs;
+  }
   auto selected = registry.Select(methods);
   if (!selected.ok()) return selected.status();
   const int n = absl::GetFlag(FLAGS_num_particles);
@@ -228,7 +360,8 @@ absl::Status RunLoptFigure(FigureRun& run, const LoptTask& task,
       return s;
     }
   }
-  return absl::OkStatus();
+  if (adam_lrs.empty()) return absl::OkStatus();
+  return AddAdamCurves(run, task, adam_lrs, key, k);
 }
 
 }  // namespace es::experiments

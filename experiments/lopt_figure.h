@@ -25,6 +25,8 @@
 //   --horizon         T (Sec. 4.4: 5000)
 //   --train_examples  first n of the 50000 training images (0 = all)
 //   --inner_curves    also write <binary>_inner.csv (see RunLoptFigure)
+//   --adam_lrs        the Adam reference's learning-rate grid (see
+//                     RunLoptFigure); empty = no Adam reference
 // and --data_dir (figure.h): FashionMNIST's directory; empty = Debian's
 // dataset-fashion-mnist (/usr/share/datasets/fashion-mnist).
 //
@@ -86,6 +88,7 @@ class MeanLossProblem : public UnrolledProblem {
 class LoptTask {
  public:
   const LoptProblem& lopt() const { return *lopt_; }
+  const LabeledImages& train() const { return train_; }
   // What the estimators and the run loop see (means over T).
   const UnrolledProblem* problem() const { return mean_.get(); }
 
@@ -123,6 +126,15 @@ absl::Status AddBreakstepMethod(const UnrolledProblem* problem,
 // `loss` is the mean of the per-step minibatch losses over steps
 // (step - K, step], K = --truncation, for step = K, 2K, ..., T. The mean of
 // one curve's losses is that theta's meta-loss.
+//
+// With --inner_curves and a non-empty --adam_lrs, <binary>_adam.csv
+// (lr,step,loss) holds the same curves for Adam (beta1 0.9, beta2 0.999,
+// eps 1e-8, the standard defaults) training the same network from the same
+// initial weights on the same minibatches, at each learning rate of the
+// grid; the sidecar's adam_best_lr is the rate with the lowest mean
+// training loss over T (the "tuned" reference line; tuned on the evaluation
+// inner problem itself, so it flatters Adam slightly), adam_meta_loss_lr<lr>
+// each rate's.
 //
 // Sidecar settings: initial_meta_loss_seed<s>, and per method the mean over
 // seeds of the final meta-loss (final_meta_loss_mean_<method>).

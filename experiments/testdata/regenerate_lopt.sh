@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates the golden CSVs of the learned-optimiser figures' --quick runs:
-#   experiments/testdata/fig11_learned_optimizer_quick{,_inner}.csv
-#   experiments/testdata/fig21_lopt_sigma_quick{,_inner}.csv
+#   experiments/testdata/fig11_learned_optimizer_quick{,_inner,_adam}.csv
+#   experiments/testdata/fig21_lopt_sigma_quick{,_inner,_adam}.csv
 # which //experiments:fig11_learned_optimizer_test and
 # //experiments:fig21_lopt_sigma_test compare against (relative tolerance
 # 1e-5: the inner problem trains float32 MLPs with a float32 learned
@@ -27,7 +27,7 @@ trap 'rm -rf "$tmp"' EXIT
 export OMP_NUM_THREADS=1
 for b in fig11_learned_optimizer fig21_lopt_sigma; do
   "bazel-bin/experiments/$b" --quick --progress=false --out_dir="$tmp/$b" >/dev/null
-  for s in "" _inner; do
+  for s in "" _inner _adam; do
     cp "$tmp/$b/$b$s.csv" "experiments/testdata/${b}_quick$s.csv"
     echo "regenerated experiments/testdata/${b}_quick$s.csv"
   done
