@@ -12,7 +12,9 @@ Reads the CSVs written by //experiments:fig11_learned_optimizer and
 and writes <out>/<binary><suffix>.png: (left) the meta-objective (mean
 training loss over the T-step evaluation inner problem) against outer
 iterations, one line per (method, seed); (right) the inner training curves
-of the initial and meta-trained optimisers (seed 0). It also prints, per
+of the initial and meta-trained optimisers (seed 0) and, when
+<binary>_adam.csv exists, of Adam at its best learning rate (dashed). It
+also prints, per
 method and seed, the initial, minimum and final meta-loss and the last
 window of the inner curve.
 
@@ -91,6 +93,18 @@ def main(argv):
             continue
         color = "black" if m == "initial" else COLORS[methods.index(m) % 5]
         b.plot([x for x, _ in c], [y for _, y in c], color=color, label=m)
+    adam_path = os.path.join(args.results, args.binary + "_adam.csv")
+    if os.path.exists(adam_path):
+        by_lr = collections.OrderedDict()
+        for r in read(adam_path):
+            by_lr.setdefault(r["lr"], []).append(
+                (int(r["step"]), float(r["loss"])))
+        lr = min(by_lr, key=lambda k: sum(y for _, y in by_lr[k]))
+        c = by_lr[lr]
+        print(f"adam_tuned_lr{lr},,,,{sum(y for _, y in c) / len(c):.4f},"
+              f"{c[0][1]:.4f},{c[-1][1]:.4f}")
+        b.plot([x for x, _ in c], [y for _, y in c], color="gray", ls="--",
+               label=f"Adam, tuned lr {lr}")
     b.set_xlabel("inner step")
     b.set_ylabel("training loss (mean over each K-step window)")
     b.set_yscale("log")
