@@ -114,7 +114,6 @@ int main(int argc, char** argv) {
              {{"seeds", "0,1"},
               {"num_particles", "8"},
               {"iterations", "150"},
-              {"learning_rate", "0.01"},
               {"eval_every", "25"},
               {"hidden_sizes", "32"},
               {"batch_size", "64"},
