@@ -317,8 +317,13 @@ std::string SummaryTable(const std::vector<MethodSummary>& methods) {
                                     "seeds", "final theta (mean over seeds)",
                                     "final meta_loss", "s/estimate");
   for (const MethodSummary& m : methods) {
-    std::string theta;
-    for (size_t p = 0; p < m.final_theta_mean.size(); ++p) {
+    // A long theta (the learned optimiser's P = 1762) is in the sidecar.
+    const bool long_theta = m.final_theta_mean.size() > 64;
+    std::string theta =
+        long_theta ? absl::StrFormat("(P = %d: see the sidecar)",
+                                     m.final_theta_mean.size())
+                   : "";
+    for (size_t p = 0; !long_theta && p < m.final_theta_mean.size(); ++p) {
       absl::StrAppend(&theta, p ? ", " : "",
                       absl::StrFormat("%.4g", m.final_theta_mean[p]));
     }
