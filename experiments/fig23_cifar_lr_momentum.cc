@@ -87,15 +87,16 @@ int main(int argc, char** argv) {
                      {"widths", "32,64,128,256"},
                      {"batch_size", "100"}}},
                    {"scaled",
-                    "minutes on 2 cores: widths 8-16-16-32, T = 100, K = 10, "
-                    "N = 4, 40 iterations, one seed (NOT the paper's setting)",
+                    "minutes on 2 cores: widths 16-32-32-64, B = 32, T = 60, "
+                    "K = 10, N = 4, 30 iterations, one seed (NOT the paper's "
+                    "setting)",
                     {{"seeds", "0"},
                      {"num_particles", "4"},
-                     {"iterations", "40"},
+                     {"iterations", "30"},
                      {"truncation", "10"},
                      {"eval_every", "10"},
-                     {"horizon", "100"},
-                     {"widths", "8,16,16,32"},
+                     {"horizon", "60"},
+                     {"widths", "16,32,32,64"},
                      {"batch_size", "32"}}},
                    {"quick",
                     "seconds, for tests (with --synthetic_data): widths "
