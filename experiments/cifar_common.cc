@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <string>
 #include <utility>
@@ -201,7 +202,20 @@ absl::StatusOr<std::unique_ptr<CifarTask>> BuildCifarTask(
     auto dir = CifarDirectory(data_dir_flag);
     if (!dir.ok()) return dir.status();
     auto data = LoadCifar10(data_dir_flag);
-    if (!data.ok()) return data.status();
+    if (!data.ok()) {
+      // The official archive unpacks to cifar-10-batches-bin/; the reader
+      // (and tools/fetch_cifar10.sh) use cifar10/.
+      const std::string base = dir->substr(0, dir->size() - 8);  // "/cifar10"
+      const std::string unpacked = base + "/cifar-10-batches-bin";
+      if (absl::IsNotFound(data.status()) &&
+          std::filesystem::exists(unpacked + "/data_batch_1.bin")) {
+        return absl::NotFoundError(absl::StrCat(
+            data.status().message(), "; note: ", unpacked,
+            " exists (the archive's own folder name): move its .bin files to ",
+            *dir, " or run tools/fetch_cifar10.sh"));
+      }
+      return data.status();
+    }
     task->data = *std::move(data);
     task->data_description = absl::StrCat(
         "CIFAR-10 from ", *dir, ": ", task->data.train.num_examples(),

@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <string>
 #include <vector>
@@ -130,6 +131,19 @@ TEST_F(FigureTest, MissingCifarFailsNamingThePathAndWritesNothing) {
   EXPECT_NE(err.find("tools/fetch_cifar10.sh"), std::string::npos) << err;
   EXPECT_FALSE(std::filesystem::exists(dir + "/" + kBinary + ".csv"));
   EXPECT_FALSE(std::filesystem::exists(dir + "/" + kBinary + ".json"));
+}
+
+// Files unpacked under the archive's own folder name are pointed out.
+TEST_F(FigureTest, ArchiveFolderNameIsPointedOut) {
+  const std::string dir = TestDir("fig24_archive_name");
+  const std::string data = dir + "/data";
+  std::filesystem::create_directories(data + "/cifar-10-batches-bin");
+  { std::ofstream(data + "/cifar-10-batches-bin/data_batch_1.bin") << "x"; }
+  ASSERT_EQ(RunBinary(dir, {"--synthetic_data=false", "--data_dir=" + data}), 1);
+  const std::string err = ReadOrEmpty(dir + "/stderr.log");
+  EXPECT_NE(err.find(data + "/cifar-10-batches-bin exists"), std::string::npos)
+      << err;
+  EXPECT_NE(err.find(data + "/cifar10/data_batch_1.bin"), std::string::npos);
 }
 
 TEST_F(FigureTest, SidecarRecordsTheSetting) {
