@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Plots the MLP hyperparameter-optimisation figures (Figs. 8 and 9).
+"""Plots the hyperparameter-optimisation figures (Figs. 8, 9, 23 and 24).
 
 Reads the CSVs written by //experiments:fig8_fmnist_telescoping and
 //experiments:fig9_many_hparams (experiments/figure_io.h contract). A results
@@ -16,6 +16,10 @@ concatenated.
         -> <out>/fig9_many_hparams.png: best meta-objective so far (sum of
         validation losses) against total compute (particle-steps), mean over
         seeds with min/max bands; right panel: the current meta-objective.
+  fig23 / fig24  <results>/**/fig23_cifar_lr_momentum.csv /
+        fig24_cifar_many_hparams.csv -> the same two panels for the CIFAR-10
+        ResNet figures; the title says SYNTHETIC DATA when the run's
+        <binary>_data.csv says --synthetic_data was used.
 
 Run with Debian's Python, which has matplotlib (python3-matplotlib):
 
@@ -136,8 +140,21 @@ def plot_fig8(results, out, suffix=""):
     print(f"wrote {path} from {', '.join(paths)}")
 
 
-def plot_fig9(results, out, suffix=""):
-    rows, paths = read_rows(results, "fig9_many_hparams.csv")
+def data_label(results, binary):
+    """" [SYNTHETIC DATA, not CIFAR-10]" when any run below `results` used
+    --synthetic_data (its <binary>_data.csv says so), else ""."""
+    paths = glob.glob(os.path.join(results, "**", binary + "_data.csv"),
+                      recursive=True)
+    for p in paths:
+        with open(p, newline="") as f:
+            if any(r["data"] == "synthetic" for r in csv.DictReader(f)):
+                return " [SYNTHETIC DATA, not CIFAR-10]"
+    return ""
+
+
+def plot_fig9(results, out, suffix="", binary="fig9_many_hparams",
+              title="Tuning 29 hyperparameters"):
+    rows, paths = read_rows(results, binary + ".csv")
     runs = collections.OrderedDict()
     for r in rows:
         runs.setdefault((r["method"], r["seed"]), []).append(
@@ -167,21 +184,23 @@ def plot_fig9(results, out, suffix=""):
                         lw=1.2, alpha=0.7, label=label if i == 0 else None)
     ax.set_xlabel("total compute (inner steps x particles)")
     ax.set_ylabel("best meta-objective so far (sum of validation losses)")
-    ax.set_title("Tuning 29 hyperparameters (mean, min/max over seeds)")
+    ax.set_title(f"{title} (mean, min/max over seeds)"
+                 f"{data_label(results, binary)}", fontsize=9)
     ax.legend(fontsize=8)
     bx.set_xlabel("total compute (inner steps x particles)")
     bx.set_ylabel("meta-objective at the current theta")
     bx.set_title("current meta-objective, every seed")
     bx.legend(fontsize=8)
     fig.tight_layout()
-    path = os.path.join(out, f"fig9_many_hparams{suffix}.png")
+    path = os.path.join(out, f"{binary}{suffix}.png")
     fig.savefig(path, dpi=110)
     print(f"wrote {path} from {', '.join(paths)}")
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--figure", choices=("fig8", "fig9"), required=True)
+    ap.add_argument("--figure", choices=("fig8", "fig9", "fig23", "fig24"),
+                    required=True)
     ap.add_argument("--results", default=None,
                     help="directory with the CSVs (searched recursively); "
                     "default results/<binary>")
@@ -193,8 +212,17 @@ def main():
     if a.figure == "fig8":
         plot_fig8(a.results or "results/fig8_fmnist_telescoping", a.out,
                   a.suffix)
-    else:
+    elif a.figure == "fig9":
         plot_fig9(a.results or "results/fig9_many_hparams", a.out, a.suffix)
+    else:
+        binary, title = {
+            "fig23": ("fig23_cifar_lr_momentum",
+                      "Fig. 23: ResNet SGDm LR and momentum"),
+            "fig24": ("fig24_cifar_many_hparams",
+                      "Fig. 24: 24 ResNet hyperparameters"),
+        }[a.figure]
+        plot_fig9(a.results or f"results/{binary}", a.out, a.suffix, binary,
+                  title)
 
 
 if __name__ == "__main__":
