@@ -68,6 +68,7 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "estimators/philox.h"
+#include "estimators/forwarding_problem.h"
 #include "experiments/figure.h"
 #include "experiments/grid.h"
 #include "experiments/method_registry.h"
@@ -90,30 +91,10 @@ namespace {
 // itself; MetaTrainer's meta_loss column reads Evaluate, which here is the
 // long-run validation loss L_v(w*(theta)) (length and key do not matter:
 // the limit does not depend on w_0). Everything else is delegated.
-class LongRunView : public UnrolledProblem {
+class LongRunView : public ForwardingProblem {
  public:
-  explicit LongRunView(const YachtL2Problem* p) : p_(p) {}
+  explicit LongRunView(const YachtL2Problem* p) : ForwardingProblem(p), p_(p) {}
   std::string name() const override { return p_->name() + "_long_run"; }
-  int theta_dim() const override { return p_->theta_dim(); }
-  int64_t horizon() const override { return p_->horizon(); }
-  absl::StatusOr<std::unique_ptr<ParticleStates>> NewStates(
-      int n) const override {
-    return p_->NewStates(n);
-  }
-  void Reset(ParticleStates* states, absl::Span<const int> particles,
-             absl::Span<const uint64_t> keys) const override {
-    p_->Reset(states, particles, keys);
-  }
-  absl::Status Unroll(ParticleStates* states, int begin, int end,
-                      const RowMatrixXd& thetas, const int64_t* t0,
-                      int num_steps, double* losses) const override {
-    return p_->Unroll(states, begin, end, thetas, t0, num_steps, losses);
-  }
-  absl::Status MeasureLoss(ParticleStates* states, int begin, int end,
-                           const RowMatrixXd& thetas,
-                           double* losses) const override {
-    return p_->MeasureLoss(states, begin, end, thetas, losses);
-  }
   absl::StatusOr<double> Evaluate(const Eigen::VectorXd& theta, int64_t,
                                   uint64_t) const override {
     if (theta.size() != 1) {

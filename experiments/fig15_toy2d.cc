@@ -126,14 +126,7 @@ absl::Status Run(FigureRun& run) {
   options->theta0 = [&](uint64_t) { return theta0; };
   run.Setting("initial_meta_loss", *problem.Evaluate(theta0, 0, 0));
   if (auto s = RunLoop(run, *options, runs); !s.ok()) return s.status();
-  if (grid_size == 0) return absl::OkStatus();
-  auto grid = EvaluateGrid(
-      problem,
-      Grid2d(Linspace(range->first, range->second, grid_size),
-             Linspace(range->first, range->second, grid_size)),
-      {0}, grid_size * grid_size, /*progress=*/false);
-  if (!grid.ok()) return grid.status();
-  return AddGridOutput(run, *grid);
+  return AddSquareGrid(run, problem, *range, grid_size);
 }
 
 }  // namespace

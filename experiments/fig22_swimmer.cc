@@ -64,6 +64,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
+#include "estimators/forwarding_problem.h"
 #include "experiments/figure.h"
 #include "experiments/method_registry.h"
 #include "experiments/run_loop.h"
@@ -79,26 +80,10 @@ namespace {
 // The run loop's evaluation problem: the estimators run on the swimmer
 // itself; Evaluate (the trace's meta_loss) is the mean over `episodes`
 // fresh episodes with keys key, key + 1, ... of minus the return.
-class MeanOverEpisodes : public UnrolledProblem {
+class MeanOverEpisodes : public ForwardingProblem {
  public:
   MeanOverEpisodes(const SwimmerProblem* p, int episodes)
-      : p_(p), episodes_(episodes) {}
-  std::string name() const override { return p_->name(); }
-  int theta_dim() const override { return p_->theta_dim(); }
-  int64_t horizon() const override { return p_->horizon(); }
-  absl::StatusOr<std::unique_ptr<ParticleStates>> NewStates(
-      int n) const override {
-    return p_->NewStates(n);
-  }
-  void Reset(ParticleStates* states, absl::Span<const int> particles,
-             absl::Span<const uint64_t> keys) const override {
-    p_->Reset(states, particles, keys);
-  }
-  absl::Status Unroll(ParticleStates* states, int begin, int end,
-                      const RowMatrixXd& thetas, const int64_t* t0,
-                      int num_steps, double* losses) const override {
-    return p_->Unroll(states, begin, end, thetas, t0, num_steps, losses);
-  }
+      : ForwardingProblem(p), p_(p), episodes_(episodes) {}
   absl::StatusOr<double> Evaluate(const Eigen::VectorXd& theta, int64_t length,
                                   uint64_t key) const override {
     double sum = 0.0;

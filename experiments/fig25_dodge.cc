@@ -186,14 +186,7 @@ absl::Status Run(FigureRun& run) {
   run.Setting("initial_meta_loss", *batched.Evaluate(theta0, 0, 0));
   run.Setting("horizon", batched.horizon());
   if (auto s = RunLoop(run, *options, runs); !s.ok()) return s.status();
-  if (grid_size == 0) return absl::OkStatus();
-  auto grid = EvaluateGrid(
-      batched,
-      Grid2d(Linspace(range->first, range->second, grid_size),
-             Linspace(range->first, range->second, grid_size)),
-      {0}, grid_size * grid_size, /*progress=*/false);
-  if (!grid.ok()) return grid.status();
-  return AddGridOutput(run, *grid);
+  return AddSquareGrid(run, batched, *range, grid_size);
 }
 
 }  // namespace

@@ -139,4 +139,16 @@ absl::Status AddGridOutput(FigureRun& run, const GridResult& grid) {
   return absl::OkStatus();
 }
 
+absl::Status AddSquareGrid(FigureRun& run, const UnrolledProblem& problem,
+                           std::pair<double, double> range, int grid_size) {
+  if (grid_size == 0) return absl::OkStatus();
+  auto grid = EvaluateGrid(
+      problem,
+      Grid2d(Linspace(range.first, range.second, grid_size),
+             Linspace(range.first, range.second, grid_size)),
+      {0}, grid_size * grid_size, /*progress=*/false);
+  if (!grid.ok()) return grid.status();
+  return AddGridOutput(run, *grid);
+}
+
 }  // namespace es::experiments

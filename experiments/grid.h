@@ -55,6 +55,12 @@ absl::StatusOr<GridResult> EvaluateGrid(const UnrolledProblem& problem,
 // Adds the grid table and settings (see the file comment).
 absl::Status AddGridOutput(FigureRun& run, const GridResult& grid);
 
+// The square grid of the 2-D toy figures (15, 25): grid_size x grid_size
+// points over range x range, episode key 0, evaluated in one batch and added
+// with AddGridOutput; nothing when grid_size is 0.
+absl::Status AddSquareGrid(FigureRun& run, const UnrolledProblem& problem,
+                           std::pair<double, double> range, int grid_size);
+
 }  // namespace es::experiments
 
 #endif  // ES_SINGLE_EXPERIMENTS_GRID_H_
