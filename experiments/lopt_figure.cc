@@ -364,4 +364,49 @@ absl::Status RunLoptFigure(FigureRun& run, const LoptTask& task,
   return AddAdamCurves(run, task, adam_lrs, key, k);
 }
 
+std::vector<Preset> LoptPresets(
+    const std::string& paper_description,
+    const std::vector<std::pair<std::string, std::string>>& paper_extra) {
+  Preset paper{"paper", paper_description,
+               {{"seeds", "0,1,2"},
+                {"num_particles", "10"},
+                {"iterations", "5000"},
+                {"truncation", "10"},
+                {"optimizer", "adam"},
+                {"learning_rate", "0.001"},
+                {"eval_every", "250"},
+                {"eval_length", "0"},
+                {"eval_key", "3000017"},
+                {"data_dir", ""},
+                {"hidden_sizes", "128,128"},
+                {"batch_size", "128"},
+                {"horizon", "5000"},
+                {"train_examples", "0"},
+                {"inner_curves", "true"},
+                {"adam_lrs", "0.0001,0.0003,0.001,0.003,0.01,0.03"}}};
+  paper.values.insert(paper.values.end(), paper_extra.begin(),
+                      paper_extra.end());
+  return {paper,
+          {"scaled",
+           "minutes on 2 cores: 784-32-10 optimisee, B = 64, T = 200, N = 8, "
+           "150 iterations, 2 seeds (Adam 1e-3 as the paper preset)",
+           {{"seeds", "0,1"},
+            {"num_particles", "8"},
+            {"iterations", "150"},
+            {"eval_every", "25"},
+            {"hidden_sizes", "32"},
+            {"batch_size", "64"},
+            {"horizon", "200"}}},
+          {"quick", "seconds, for tests: 784-16-10, T = 40, B = 32",
+           {{"seeds", "0"},
+            {"num_particles", "4"},
+            {"iterations", "30"},
+            {"learning_rate", "0.01"},
+            {"eval_every", "10"},
+            {"hidden_sizes", "16"},
+            {"batch_size", "32"},
+            {"horizon", "40"},
+            {"train_examples", "2000"}}}};
+}
+
 }  // namespace es::experiments

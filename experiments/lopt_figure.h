@@ -142,6 +142,14 @@ absl::Status RunLoptFigure(FigureRun& run, const LoptTask& task,
                            const MethodRegistry& registry,
                            const std::vector<std::string>& methods);
 
+// The presets of the learned-optimiser figures (11, 21): the Sec. 4.4 task
+// in "paper" (plus `paper_extra`, the figure's own settings), and the
+// shared "scaled" (784-32-10 optimisee, B = 64, T = 200, N = 8, 150
+// iterations, 2 seeds) and "quick" (784-16-10, T = 40, B = 32) tasks.
+std::vector<Preset> LoptPresets(
+    const std::string& paper_description,
+    const std::vector<std::pair<std::string, std::string>>& paper_extra);
+
 }  // namespace es::experiments
 
 #endif  // ES_SINGLE_EXPERIMENTS_LOPT_FIGURE_H_
