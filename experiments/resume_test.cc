@@ -45,8 +45,10 @@ std::vector<std::string> Argv(const std::string& binary, const std::string& dir,
 pid_t Spawn(const std::vector<std::string>& argv, const std::string& log) {
   const pid_t pid = fork();
   if (pid == 0) {
-    std::freopen(log.c_str(), "a", stdout);
-    std::freopen(log.c_str(), "a", stderr);
+    if (std::freopen(log.c_str(), "a", stdout) == nullptr ||
+        std::freopen(log.c_str(), "a", stderr) == nullptr) {
+      _exit(126);
+    }
     std::vector<char*> args;
     for (const auto& s : argv) args.push_back(const_cast<char*>(s.c_str()));
     args.push_back(nullptr);
