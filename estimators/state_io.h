@@ -85,6 +85,7 @@ class StateReader {
           "checkpoint state is truncated: need ", size, " more bytes at offset ",
           pos_, ", have ", data_.size() - pos_));
     }
+    if (size == 0) return absl::OkStatus();  // out may be null (empty vector)
     std::memcpy(out, data_.data() + pos_, size);
     pos_ += size;
     return absl::OkStatus();
