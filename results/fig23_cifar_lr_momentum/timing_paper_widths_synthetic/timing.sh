@@ -1,6 +1,6 @@
 #!/bin/bash
 # Per-step CPU cost at the paper's widths, 32x32 synthetic images, one thread.
-cd /work/wt/cifar
+cd "$(dirname "$0")/../../.."  # the workspace root
 export OMP_NUM_THREADS=1
 B=bazel-bin/experiments/fig23_cifar_lr_momentum
 common="--synthetic_data --methods=es_single --seeds=0 --num_particles=10 --truncation=2 --horizon=5000 --eval_every=1000 --progress=true"
