@@ -2,7 +2,7 @@
 # Checks on the source tree itself (it is read in place, so the test is
 # tagged "external" and never cached):
 #   1. no tracked file outside results/ names an absolute path of a
-#      development machine (under a /work or /home/<user> prefix): docs and messages
+#      development machine (a workspace or home-directory prefix): docs and messages
 #      say what a directory must hold and use placeholders (<data dir>);
 #   2. the scoreboard tables of docs/results.md and README.md are what
 #      tools/scoreboard.py computes from the committed results/ (issue 17).
