@@ -72,6 +72,28 @@ int CsvTable::Column(const std::string& name) const {
   return -1;
 }
 
+std::string FindMpirun() {
+  if (const char* m = std::getenv("MPIRUN"); m != nullptr && m[0] != '\0') {
+    return m;
+  }
+  const char* path = std::getenv("PATH");
+  for (absl::string_view dir :
+       absl::StrSplit(path != nullptr ? path : "/usr/bin", ':')) {
+    const std::string candidate = absl::StrCat(dir, "/mpirun");
+    if (access(candidate.c_str(), X_OK) == 0) return candidate;
+  }
+  return "";
+}
+
+std::vector<std::string> MpirunPrefix(const std::string& mpirun, int ranks,
+                                      int seconds) {
+  std::vector<std::string> a = {"/usr/bin/timeout", std::to_string(seconds),
+                                mpirun, "-np", std::to_string(ranks),
+                                "--oversubscribe"};
+  if (geteuid() == 0) a.push_back("--allow-run-as-root");
+  return a;
+}
+
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
   std::ifstream in(path);
   if (!in) return absl::NotFoundError(absl::StrCat("cannot read \"", path, "\""));
