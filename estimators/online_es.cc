@@ -264,8 +264,10 @@ absl::Status OnlineEs::AdvancePairs(const Eigen::VectorXd& theta,
         w *= rule_.alpha * sigma;
         cached_episode_[j] = episode_[j];
       }
-      thetas_.row(2 * j) = theta.transpose() + w;
-      thetas_.row(2 * j + 1) = theta.transpose() - w;
+      if (unroller_.owns_pair(j)) {  // other ranks' rows are never read
+        thetas_.row(2 * j) = theta.transpose() + w;
+        thetas_.row(2 * j + 1) = theta.transpose() - w;
+      }
       continue;
     }
     Eigen::VectorXd& delta = eps_s_;  // scratch: the applied perturbation
@@ -293,8 +295,10 @@ absl::Status OnlineEs::AdvancePairs(const Eigen::VectorXd& theta,
         w += rule_.beta * eps_b_.transpose();
       }
     }
-    thetas_.row(2 * j) = (theta + delta).transpose();
-    thetas_.row(2 * j + 1) = (theta - delta).transpose();
+    if (unroller_.owns_pair(j)) {
+      thetas_.row(2 * j) = (theta + delta).transpose();
+      thetas_.row(2 * j + 1) = (theta - delta).transpose();
+    }
   }
   if (absl::Status s = unroller_.Unroll(
           problem_, states_.get(), pair_begin, pair_end, /*shared_particle=*/-1,

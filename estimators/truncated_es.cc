@@ -80,7 +80,9 @@ absl::StatusOr<Estimate> TruncatedEs::Step(const Eigen::VectorXd& theta) {
                     dim_, eps_.row(j).data());
   }
   eps_ *= options_.sigma;
-  for (int j = 0; j < num_pairs_; ++j) {
+  // Every rank draws every pair's eps (the reduction needs them) but builds
+  // the perturbed rows of its own pairs only.
+  for (int j = unroller_.owned().begin; j < unroller_.owned().end; ++j) {
     thetas_.row(2 * j) = theta.transpose() + eps_.row(j);
     thetas_.row(2 * j + 1) = theta.transpose() - eps_.row(j);
   }
