@@ -87,9 +87,12 @@ std::string FindMpirun() {
 
 std::vector<std::string> MpirunPrefix(const std::string& mpirun, int ranks,
                                       int seconds) {
+  // No single-copy (CMA/ptrace) transfers: containers often forbid them, and
+  // the messages here are a few kilobytes.
   std::vector<std::string> a = {"/usr/bin/timeout", std::to_string(seconds),
                                 mpirun, "-np", std::to_string(ranks),
-                                "--oversubscribe"};
+                                "--oversubscribe", "--mca",
+                                "btl_vader_single_copy_mechanism", "none"};
   if (geteuid() == 0) a.push_back("--allow-run-as-root");
   return a;
 }

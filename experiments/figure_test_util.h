@@ -53,9 +53,10 @@ int RunCommand(const std::vector<std::string>& argv,
 
 // mpirun: $MPIRUN, else `mpirun` on $PATH; "" when there is none.
 std::string FindMpirun();
-// {timeout, seconds, mpirun, -np, ranks, --oversubscribe
-// [, --allow-run-as-root when root]}: prepend to a binary's argv. A hung job
-// is killed after `seconds` (exit code 124).
+// {timeout, seconds, mpirun, -np, ranks, --oversubscribe, --mca
+// btl_vader_single_copy_mechanism none [, --allow-run-as-root when root]}:
+// prepend to a binary's argv. A hung job is killed after `seconds` (exit
+// code 124).
 std::vector<std::string> MpirunPrefix(const std::string& mpirun, int ranks,
                                       int seconds);
 
