@@ -2,10 +2,11 @@
 // particles x K inner SGD steps) on the MLP hyperparameter problems of the
 // paper's Sec. 4.2 / App. C (inner/mlp/mlp_hpo.h):
 //
-//   BM_EsSingleManyHparams  Fig. 9: 784-100x5-10, 29 hyperparameters, sum of
-//                           validation losses, N = 10, K = 10, B = 100.
-//   BM_EsSingleLrSchedule   Figs. 7/8: 784-100-100-10, LR schedule, sum of
-//                           training losses, N = 100, K = 10, B = 100.
+//   BM_EsSingleManyHparams/N  Fig. 9: 784-100x5-10, 29 hyperparameters, sum
+//                           of validation losses, N = 10 and 100, K = 10,
+//                           B = 100.
+//   BM_EsSingleLrSchedule/N Figs. 7/8: 784-100-100-10, LR schedule, sum of
+//                           training losses, N = 10 and 100, K = 10, B = 100.
 //   BM_EsSingleTelescoping  Fig. 8: the same with the telescoping target
 //                           (adds the 1000-example MeasureLoss per unroll).
 //
@@ -119,14 +120,24 @@ void RunEsSingle(benchmark::State& state, const MlpHpoConfig& config, int n,
 }
 
 void BM_EsSingleManyHparams(benchmark::State& state) {
-  RunEsSingle(state, MlpHpoConfig::ManyHyperparameters(), 10, false);
+  RunEsSingle(state, MlpHpoConfig::ManyHyperparameters(),
+              static_cast<int>(state.range(0)), false);
 }
-BENCHMARK(BM_EsSingleManyHparams)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_EsSingleManyHparams)
+    ->Arg(10)
+    ->Arg(100)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 void BM_EsSingleLrSchedule(benchmark::State& state) {
-  RunEsSingle(state, MlpHpoConfig::LrSchedule(), 100, false);
+  RunEsSingle(state, MlpHpoConfig::LrSchedule(),
+              static_cast<int>(state.range(0)), false);
 }
-BENCHMARK(BM_EsSingleLrSchedule)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_EsSingleLrSchedule)
+    ->Arg(10)
+    ->Arg(100)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 void BM_EsSingleTelescoping(benchmark::State& state) {
   RunEsSingle(state, MlpHpoConfig::LrSchedule(), 100, true);
