@@ -16,7 +16,9 @@
 # What is compared: JAX's seconds_per_estimate_scan (a whole training run -
 # estimate + Adam + bookkeeping - compiled into one lax.scan, divided by the
 # iterations; best of 3) against our GradientEstimator::Step (the estimate;
-# the Adam update on 2 numbers is negligible), wall clock on both sides.
+# the Adam update on 2 numbers is negligible), wall clock on both sides; and
+# the same training run of ours (//experiments:fig15_toy2d --precision=float32
+# --methods=es_single, same iterations): its sidecar's seconds_per_estimate.
 set -euo pipefail
 
 ROUNDS=3
@@ -40,8 +42,9 @@ if [[ ! -x "$VENV/bin/python" ]]; then
   exit 2
 fi
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/toy2d_interleaved.XXXXXX")"
-(cd "$ROOT" && bazel build //inner:toy2d_benchmark >&2)
+(cd "$ROOT" && bazel build //inner:toy2d_benchmark //experiments:fig15_toy2d >&2)
 BENCH="$ROOT/bazel-bin/inner/toy2d_benchmark"
+FIG="$ROOT/bazel-bin/experiments/fig15_toy2d"
 
 for r in $(seq 1 "$ROUNDS"); do
   echo "[toy2d_interleaved] round $r/$ROUNDS: JAX" >&2
@@ -51,6 +54,8 @@ for r in $(seq 1 "$ROUNDS"); do
   echo "[toy2d_interleaved] round $r/$ROUNDS: ours" >&2
   "$BENCH" --benchmark_filter='BM_EsSingleStep' --benchmark_min_time=1 \
     --benchmark_format=json >"$WORK/ours_$r.json"
+  "$FIG" --precision=float32 --methods=es_single --seeds=0 --grid_size=0 \
+    --iterations="$ITERATIONS" --progress=false --out_dir="$WORK/fig15_$r" >/dev/null 2>&1
 done
 
 "$VENV/bin/python" - "$WORK" "$ROUNDS" "$OUT" <<'PYEOF'
@@ -65,14 +70,16 @@ for r in range(1, rounds + 1):
     f32 = us(ours["BM_EsSingleStep/100/10/1"])
     lst = 1e6 * jax["listing_es_single"]["seconds_per_estimate_scan"]
     nres = 1e6 * jax["evosax_nres"]["seconds_per_estimate_scan"]
+    run = 1e6 * json.load(open(f"{work}/fig15_{r}/fig15_toy2d.json"))["methods"]["es_single"]["seconds_per_estimate"]
     ratios["listing"].append(lst / f32)
     ratios["nres"].append(nres / f32)
     rows.append(f"| {r} | {f64:.1f} | {f32:.1f} | {lst:.1f} | {nres:.1f} | "
-                f"{lst / f32:.2f} | {nres / f32:.2f} | {lst / f64:.2f} |")
+                f"{lst / f32:.2f} | {nres / f32:.2f} | {lst / f64:.2f} | {run:.1f} |")
 text = "\n".join([
     "| round | ours f64 us/est | ours f32 us/est | JAX listing scan us/est | "
-    "evosax NRES scan us/est | listing / ours f32 | NRES / ours f32 | listing / ours f64 |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|",
+    "evosax NRES scan us/est | listing / ours f32 | NRES / ours f32 | listing / ours f64 | "
+    "ours f32 in fig15_toy2d training run us/est |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     *rows,
     "",
     f"Median ratio (JAX time / our float32 time, > 1: ours faster): listing "
