@@ -57,6 +57,8 @@ section() {  # title, command...
 
 section "Toy 2D (Fig. 15 settings), ours against JAX" \
   "$HERE/peers/toy2d_interleaved.sh" --rounds="$ROUNDS"
+section "Influence balancing (Fig. 5 settings), ours against JAX" \
+  "$HERE/peers/influence_interleaved.sh" --rounds="$ROUNDS"
 section "Fig. 9 MLP ES-Single estimate, ours against JAX" \
   "$HERE/peers/mlp_interleaved.sh" --shape=fig9 --rounds="$ROUNDS"
 section "Fig. 7 MLP ES-Single estimate, ours against JAX" \
