@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "inner/kernels/omp_wait_policy.h"
 #include "oneapi/dnnl/dnnl.hpp"
 
 namespace es {
@@ -60,6 +61,14 @@ struct PeakMatmul {
   std::vector<float> a, b, c;
   dnnl::memory ma, mb, mc;
 };
+
+// Every benchmark binary that reports a fraction of peak also says which
+// OpenMP wait policy it ran with (omp_wait_policy.h), in Google Benchmark's
+// context header ("omp_wait_policy: ...").
+const bool kContextAdded = [] {
+  benchmark::AddCustomContext("omp_wait_policy", OmpWaitPolicyDescription());
+  return true;
+}();
 
 }  // namespace
 

@@ -8,6 +8,9 @@
 //   const double peak = es::MatmulPeakGflops();  // measured once, cached
 //   state.counters["peak_fraction"] = ... gflops / peak ...;
 //
+// Linking it also adds "omp_wait_policy: <policy>" to Google Benchmark's
+// context header (the policy of omp_wait_policy.h this process runs with).
+//
 // Thread safety: MatmulPeakGflops may be called from any thread (the first
 // call measures; concurrent first calls wait for it).
 #ifndef ES_SINGLE_INNER_KERNELS_MATMUL_PEAK_H_
