@@ -65,6 +65,10 @@ section "Fig. 7 MLP ES-Single estimate, ours against JAX" \
   "$HERE/peers/mlp_interleaved.sh" --shape=fig7 --rounds="$ROUNDS"
 section "2-thread MLP step with one competing process" \
   "$HERE/contention/run.sh" --rounds="$ROUNDS"
+section "Fig. 9 ES-Single estimate (N = 10) with one competing process" \
+  "$HERE/contention/run.sh" --binary=mlp_hpo --filter=BM_EsSingleManyHparams/10/ \
+  --policies="ES_SINGLE_KEEP_OMP_WAIT_POLICY=1;none;OMP_WAIT_POLICY=PASSIVE" \
+  --rounds="$ROUNDS"
 
 mkdir -p "$(dirname "$OUT")"
 cp "$TMP/report.md" "$OUT"

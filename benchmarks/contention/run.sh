@@ -7,7 +7,8 @@
 #
 # Usage (from anywhere inside the repository):
 #   benchmarks/contention/run.sh [--rounds=3] [--min_time=1]
-#       [--filter=BM_MlpStep_784_100x5_10/10] [--out=table.md]
+#       [--filter=BM_MlpStep_784_100x5_10/10/] [--out=table.md]
+#       [--binary=kernels|mlp_hpo]
 #       [--policies="none;ES_SINGLE_KEEP_OMP_WAIT_POLICY=1;OMP_WAIT_POLICY=PASSIVE"]
 #
 # A policy is "none" (nothing set: the project's choice, GOMP_SPINCOUNT=1000
@@ -16,7 +17,10 @@
 # it is loaded, so they must be in the environment before the process
 # starts). ES_SINGLE_KEEP_OMP_WAIT_POLICY=1 keeps libgomp's own default
 # (spin 300,000 iterations), the behaviour before omp_wait_policy.
-# OMP_NUM_THREADS=2 throughout. The competitor is started and stopped by
+# --binary=kernels (default) runs //inner/kernels:batched_mlp_benchmark (one
+# forward + backward of the batched MLP); --binary=mlp_hpo runs
+# //inner/mlp:mlp_hpo_benchmark (a whole ES-Single estimate; use e.g.
+# --filter=BM_EsSingleManyHparams/10/). OMP_NUM_THREADS=2 throughout. The competitor is started and stopped by
 # this script (by its own PID).
 set -euo pipefail
 
@@ -24,6 +28,7 @@ ROUNDS=3
 MIN_TIME=1
 FILTER='BM_MlpStep_784_100x5_10/10/'
 OUT=""
+BINARY=kernels
 POLICIES="ES_SINGLE_KEEP_OMP_WAIT_POLICY=1;none;OMP_WAIT_POLICY=PASSIVE;GOMP_SPINCOUNT=10000"
 for arg in "$@"; do
   case "$arg" in
@@ -32,6 +37,7 @@ for arg in "$@"; do
     --filter=*) FILTER="${arg#*=}" ;;
     --policies=*) POLICIES="${arg#*=}" ;;
     --out=*) OUT="${arg#*=}" ;;
+    --binary=*) BINARY="${arg#*=}" ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | grep '^#'; exit 0 ;;
     *) echo "contention/run.sh: unknown argument: $arg" >&2; exit 2 ;;
   esac
@@ -39,8 +45,14 @@ done
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
-(cd "$ROOT" && bazel build //inner/kernels:batched_mlp_benchmark >&2)
-BENCH="$ROOT/bazel-bin/inner/kernels/batched_mlp_benchmark"
+case "$BINARY" in
+  kernels) TARGET=//inner/kernels:batched_mlp_benchmark ;;
+  mlp_hpo) TARGET=//inner/mlp:mlp_hpo_benchmark ;;
+  *) echo "contention/run.sh: --binary must be kernels or mlp_hpo, got $BINARY" >&2; exit 2 ;;
+esac
+(cd "$ROOT" && bazel build "$TARGET" >&2)
+BENCH="$ROOT/bazel-bin/${TARGET#//}"
+BENCH="${BENCH/://}"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/contention.XXXXXX")"
 
 YES_PID=""
