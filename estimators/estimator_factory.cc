@@ -15,10 +15,11 @@ const std::vector<std::string>& EsMethodNames() {
 }
 
 absl::StatusOr<std::unique_ptr<GradientEstimator>> MakeEstimator(
-    const UnrolledProblem* problem, const EstimatorSpec& spec) {
+    const UnrolledProblem* problem, const EstimatorSpec& spec,
+    Communicator* comm) {
   auto online = [&](OnlineEsRule rule)
       -> absl::StatusOr<std::unique_ptr<GradientEstimator>> {
-    auto e = OnlineEs::Create(problem, spec.es, rule);
+    auto e = OnlineEs::Create(problem, spec.es, rule, comm);
     if (!e.ok()) return e.status();
     return std::unique_ptr<GradientEstimator>(std::move(*e));
   };
@@ -29,12 +30,12 @@ absl::StatusOr<std::unique_ptr<GradientEstimator>> MakeEstimator(
   if (m == "es_mix") return online(MakeEsMixture(spec.alpha, spec.beta));
   if (m == "tes_particle") return online(MakeTruncatedEsPerParticle());
   if (m == "tes") {
-    auto e = TruncatedEs::Create(problem, spec.es);
+    auto e = TruncatedEs::Create(problem, spec.es, comm);
     if (!e.ok()) return e.status();
     return std::unique_ptr<GradientEstimator>(std::move(*e));
   }
   if (m == "full_es") {
-    auto e = FullEs::Create(problem, spec.es);
+    auto e = FullEs::Create(problem, spec.es, comm);
     if (!e.ok()) return e.status();
     return std::unique_ptr<GradientEstimator>(std::move(*e));
   }

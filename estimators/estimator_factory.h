@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "estimators/communicator.h"
 #include "estimators/estimator.h"
 #include "estimators/unrolled_problem.h"
 
@@ -37,7 +38,8 @@ struct EstimatorSpec {
 const std::vector<std::string>& EsMethodNames();
 
 absl::StatusOr<std::unique_ptr<GradientEstimator>> MakeEstimator(
-    const UnrolledProblem* problem, const EstimatorSpec& spec);
+    const UnrolledProblem* problem, const EstimatorSpec& spec,
+    Communicator* comm = nullptr);
 
 }  // namespace es
 

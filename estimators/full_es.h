@@ -13,15 +13,20 @@
 #include <memory>
 #include <vector>
 
+#include "estimators/communicator.h"
 #include "estimators/estimator.h"
+#include "estimators/online_es.h"
 #include "estimators/unrolled_problem.h"
 
 namespace es {
 
 class FullEs : public GradientEstimator {
  public:
+  // `comm`: the ranks to spread the pairs over (communicator.h); null
+  // means DefaultCommunicator(). It must outlive the estimator.
   static absl::StatusOr<std::unique_ptr<FullEs>> Create(
-      const UnrolledProblem* problem, const EsOptions& options);
+      const UnrolledProblem* problem, const EsOptions& options,
+      Communicator* comm = nullptr);
 
   std::string name() const override { return "full_es"; }
   absl::StatusOr<Estimate> Step(const Eigen::VectorXd& theta) override;
@@ -32,7 +37,7 @@ class FullEs : public GradientEstimator {
 
  private:
   FullEs(const UnrolledProblem* problem, const EsOptions& options,
-         std::unique_ptr<ParticleStates> states);
+         std::unique_ptr<ParticleStates> states, Communicator* comm);
 
   const UnrolledProblem* problem_;
   EsOptions options_;
@@ -46,6 +51,7 @@ class FullEs : public GradientEstimator {
   Eigen::VectorXd losses_;
   uint64_t episode_ = 0;
   int64_t total_dropped_ = 0;
+  DistributedUnroller unroller_;
 };
 
 }  // namespace es

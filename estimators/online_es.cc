@@ -1,7 +1,9 @@
 #include "estimators/online_es.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <string>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -93,9 +95,75 @@ absl::Status ParallelUnroll(const UnrolledProblem* problem,
   return absl::OkStatus();
 }
 
+DistributedUnroller::DistributedUnroller(Communicator* comm, int num_pairs)
+    : comm_(ResolveCommunicator(comm)),
+      num_pairs_(num_pairs),
+      owned_(OwnedPairs(num_pairs, comm_->rank(), comm_->size())),
+      counts_(comm_->size()) {
+  if (comm_->size() > 1) {
+    send_.resize(2 * owned_.size() + 1);
+    recv_.resize(2 * static_cast<size_t>(num_pairs) + comm_->size());
+  }
+}
+
+absl::Status DistributedUnroller::Unroll(
+    const UnrolledProblem* problem, ParticleStates* states, int pair_begin,
+    int pair_end, int shared_particle, const RowMatrixXd& thetas,
+    const int64_t* t0, int num_steps, double* losses, int num_threads) {
+  if (comm_->size() == 1) {
+    return ParallelUnroll(problem, states, 2 * pair_begin,
+                          2 * pair_end + (shared_particle >= 0 ? 1 : 0),
+                          thetas, t0, num_steps, losses, num_threads);
+  }
+  // This rank's part of [pair_begin, pair_end), and every rank's count.
+  auto part = [&](int r) {
+    const PairRange o = OwnedPairs(num_pairs_, r, comm_->size());
+    return PairRange{std::max(o.begin, pair_begin),
+                     std::max(std::max(o.begin, pair_begin),
+                              std::min(o.end, pair_end))};
+  };
+  const PairRange mine = part(comm_->rank());
+  absl::Status status;
+  if (mine.size() > 0) {
+    status = ParallelUnroll(problem, states, 2 * mine.begin, 2 * mine.end,
+                            thetas, t0, num_steps, losses, num_threads);
+  }
+  if (status.ok() && shared_particle >= 0) {
+    status = problem->Unroll(states, shared_particle, shared_particle + 1,
+                             thetas, t0, num_steps, losses);
+  }
+  for (int r = 0; r < comm_->size(); ++r) counts_[r] = 2 * part(r).size() + 1;
+  std::copy(losses + 2 * mine.begin, losses + 2 * mine.end, send_.begin());
+  send_[2 * mine.size()] = status.ok() ? 0.0 : 1.0;
+  if (absl::Status s = comm_->Allgather(send_.data(), counts_, recv_.data());
+      !s.ok()) {
+    return s;
+  }
+  // Unpack in rank order; any failed rank fails the estimate on every rank.
+  const double* block = recv_.data();
+  std::string failed;
+  for (int r = 0; r < comm_->size(); ++r) {
+    const int n = counts_[r] - 1;
+    if (block[n] != 0.0) absl::StrAppend(&failed, failed.empty() ? "" : ", ", r);
+    std::copy(block, block + n, losses + 2 * part(r).begin);
+    block += counts_[r];
+  }
+  if (!status.ok()) {
+    return absl::Status(status.code(),
+                        absl::StrCat("rank ", comm_->rank(), " of ",
+                                     comm_->size(), ": ", status.message()));
+  }
+  if (!failed.empty()) {
+    return absl::AbortedError(absl::StrCat(
+        "the unroll failed on rank(s) ", failed, " of ", comm_->size(),
+        " (the failing rank's message is on its stderr)"));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::unique_ptr<OnlineEs>> OnlineEs::Create(
     const UnrolledProblem* problem, const EsOptions& options,
-    const OnlineEsRule& rule) {
+    const OnlineEsRule& rule, Communicator* comm) {
   if (problem == nullptr) return absl::InvalidArgumentError("problem is null");
   if (auto s = options.Validate(); !s.ok()) return s;
   if (auto s = rule.Validate(); !s.ok()) return s;
@@ -115,19 +183,21 @@ absl::StatusOr<std::unique_ptr<OnlineEs>> OnlineEs::Create(
       problem->NewStates(options.num_particles);
   if (!states.ok()) return states.status();
   return std::unique_ptr<OnlineEs>(
-      new OnlineEs(problem, options, rule, *std::move(states)));
+      new OnlineEs(problem, options, rule, *std::move(states), comm));
 }
 
 OnlineEs::OnlineEs(const UnrolledProblem* problem, const EsOptions& options,
                    const OnlineEsRule& rule,
-                   std::unique_ptr<ParticleStates> states)
+                   std::unique_ptr<ParticleStates> states,
+                   Communicator* comm)
     : problem_(problem),
       options_(options),
       rule_(rule),
       num_pairs_(options.num_particles / 2),
       dim_(problem->theta_dim()),
       horizon_(problem->horizon()),
-      states_(std::move(states)) {
+      states_(std::move(states)),
+      unroller_(comm, options.num_particles / 2) {
   const int n = options_.num_particles;
   t_.assign(n, 0);
   episode_.assign(num_pairs_, 0);
@@ -154,6 +224,7 @@ void OnlineEs::RestartInnerProblems() {
 int OnlineEs::ResetFinishedPairs() {
   reset_particles_.clear();
   reset_keys_.clear();
+  int restarted = 0;
   for (int j = 0; j < num_pairs_; ++j) {
     const bool finished = horizon_ != kNeverEnding && t_[2 * j] >= horizon_;
     if (!needs_reset_[j] && !finished) continue;
@@ -165,6 +236,8 @@ int OnlineEs::ResetFinishedPairs() {
     const uint64_t key = options_.breakstep
                              ? MixKey(options_.seed, episode_[j], j + 1)
                              : MixKey(options_.seed, episode_[j]);
+    ++restarted;
+    if (!unroller_.owns_pair(j)) continue;  // another rank's particles
     reset_particles_.push_back(2 * j);
     reset_particles_.push_back(2 * j + 1);
     reset_keys_.push_back(key);
@@ -173,7 +246,7 @@ int OnlineEs::ResetFinishedPairs() {
   if (!reset_particles_.empty()) {
     problem_->Reset(states_.get(), reset_particles_, reset_keys_);
   }
-  return static_cast<int>(reset_particles_.size());
+  return 2 * restarted;
 }
 
 absl::Status OnlineEs::AdvancePairs(const Eigen::VectorXd& theta,
@@ -191,8 +264,10 @@ absl::Status OnlineEs::AdvancePairs(const Eigen::VectorXd& theta,
         w *= rule_.alpha * sigma;
         cached_episode_[j] = episode_[j];
       }
-      thetas_.row(2 * j) = theta.transpose() + w;
-      thetas_.row(2 * j + 1) = theta.transpose() - w;
+      if (unroller_.owns_pair(j)) {  // other ranks' rows are never read
+        thetas_.row(2 * j) = theta.transpose() + w;
+        thetas_.row(2 * j + 1) = theta.transpose() - w;
+      }
       continue;
     }
     Eigen::VectorXd& delta = eps_s_;  // scratch: the applied perturbation
@@ -220,12 +295,15 @@ absl::Status OnlineEs::AdvancePairs(const Eigen::VectorXd& theta,
         w += rule_.beta * eps_b_.transpose();
       }
     }
-    thetas_.row(2 * j) = (theta + delta).transpose();
-    thetas_.row(2 * j + 1) = (theta - delta).transpose();
+    if (unroller_.owns_pair(j)) {
+      thetas_.row(2 * j) = (theta + delta).transpose();
+      thetas_.row(2 * j + 1) = (theta - delta).transpose();
+    }
   }
-  if (absl::Status s = ParallelUnroll(
-          problem_, states_.get(), 2 * pair_begin, 2 * pair_end, thetas_,
-          t_.data(), options_.truncation, losses_.data(), options_.num_threads);
+  if (absl::Status s = unroller_.Unroll(
+          problem_, states_.get(), pair_begin, pair_end, /*shared_particle=*/-1,
+          thetas_, t_.data(), options_.truncation, losses_.data(),
+          options_.num_threads);
       !s.ok()) {
     return s;
   }

@@ -55,6 +55,10 @@
 // Thread safety: one estimator per thread; internally it splits the particle
 // loop over EsOptions::num_threads threads with identical results.
 //
+// Processes: given a Communicator of R ranks (communicator.h), rank r
+// advances only its own pairs and the ranks exchange the losses; every rank
+// computes the same estimate, bit-identical to one process.
+//
 // Usage:
 //   auto est = OnlineEs::Create(&problem, options, MakeEsSingle());
 //   for (...) { auto e = (*est)->Step(theta); theta -= lr * e->gradient; }
@@ -65,10 +69,44 @@
 #include <string>
 #include <vector>
 
+#include "estimators/communicator.h"
 #include "estimators/estimator.h"
 #include "estimators/unrolled_problem.h"
 
 namespace es {
+
+// Unrolls antithetic pairs across the ranks of a Communicator
+// (communicator.h): this rank runs the pairs it owns, and afterwards every
+// rank holds the losses of all the pairs asked for. With one rank it is
+// exactly ParallelUnroll. Sized once; no allocation per call.
+class DistributedUnroller {
+ public:
+  // `comm` null means DefaultCommunicator().
+  DistributedUnroller(Communicator* comm, int num_pairs);
+
+  // Unrolls pairs [pair_begin, pair_end) (particles 2j and 2j+1) by
+  // `num_steps` steps, plus `shared_particle` when >= 0: a particle that every
+  // rank advances (truncated ES's mean state; it must be 2 * num_pairs), whose
+  // loss stays local. Fills losses[2 * pair_begin, 2 * pair_end) on every
+  // rank (and losses[shared_particle]). An error on any rank is an error on
+  // every rank, naming the rank.
+  absl::Status Unroll(const UnrolledProblem* problem, ParticleStates* states,
+                      int pair_begin, int pair_end, int shared_particle,
+                      const RowMatrixXd& thetas, const int64_t* t0,
+                      int num_steps, double* losses, int num_threads);
+
+  // The pairs this rank advances.
+  const PairRange& owned() const { return owned_; }
+  bool owns_pair(int j) const { return j >= owned_.begin && j < owned_.end; }
+  Communicator* comm() const { return comm_; }
+
+ private:
+  Communicator* comm_;
+  int num_pairs_;
+  PairRange owned_;
+  std::vector<int> counts_;
+  std::vector<double> send_, recv_;
+};
 
 struct OnlineEsRule {
   std::string name = "es_single";
@@ -90,10 +128,11 @@ OnlineEsRule MakeTruncatedEsPerParticle();
 
 class OnlineEs : public GradientEstimator {
  public:
-  // The problem must outlive the estimator.
+  // The problem (and `comm`, if given) must outlive the estimator. `comm`:
+  // the ranks to spread the pairs over; null means DefaultCommunicator().
   static absl::StatusOr<std::unique_ptr<OnlineEs>> Create(
       const UnrolledProblem* problem, const EsOptions& options,
-      const OnlineEsRule& rule);
+      const OnlineEsRule& rule, Communicator* comm = nullptr);
 
   std::string name() const override { return rule_.name; }
   absl::StatusOr<Estimate> Step(const Eigen::VectorXd& theta) override;
@@ -108,7 +147,7 @@ class OnlineEs : public GradientEstimator {
  private:
   OnlineEs(const UnrolledProblem* problem, const EsOptions& options,
            const OnlineEsRule& rule,
-           std::unique_ptr<ParticleStates> states);
+           std::unique_ptr<ParticleStates> states, Communicator* comm);
 
   // Resets pairs flagged in needs_reset_ or at the horizon; returns how many
   // particles restarted.
@@ -141,6 +180,7 @@ class OnlineEs : public GradientEstimator {
   Eigen::VectorXd losses_;                 // N
   std::vector<int> reset_particles_;       // scratch
   std::vector<uint64_t> reset_keys_;       // scratch
+  DistributedUnroller unroller_;
   bool initialized_ = false;
   int64_t total_dropped_ = 0;
 };

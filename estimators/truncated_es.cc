@@ -11,7 +11,8 @@
 namespace es {
 
 absl::StatusOr<std::unique_ptr<TruncatedEs>> TruncatedEs::Create(
-    const UnrolledProblem* problem, const EsOptions& options) {
+    const UnrolledProblem* problem, const EsOptions& options,
+    Communicator* comm) {
   if (problem == nullptr) return absl::InvalidArgumentError("problem is null");
   if (auto s = options.Validate(); !s.ok()) return s;
   const int64_t T = problem->horizon();
@@ -30,17 +31,19 @@ absl::StatusOr<std::unique_ptr<TruncatedEs>> TruncatedEs::Create(
       problem->NewStates(options.num_particles + 1);
   if (!states.ok()) return states.status();
   return std::unique_ptr<TruncatedEs>(
-      new TruncatedEs(problem, options, *std::move(states)));
+      new TruncatedEs(problem, options, *std::move(states), comm));
 }
 
 TruncatedEs::TruncatedEs(const UnrolledProblem* problem,
                          const EsOptions& options,
-                         std::unique_ptr<ParticleStates> states)
+                         std::unique_ptr<ParticleStates> states,
+                         Communicator* comm)
     : problem_(problem),
       options_(options),
       num_pairs_(options.num_particles / 2),
       dim_(problem->theta_dim()),
-      states_(std::move(states)) {
+      states_(std::move(states)),
+      unroller_(comm, options.num_particles / 2) {
   const int n = options_.num_particles + 1;
   t_.assign(n, 0);
   thetas_.resize(n, dim_);
@@ -64,7 +67,11 @@ absl::StatusOr<Estimate> TruncatedEs::Step(const Eigen::VectorXd& theta) {
     std::fill(t_.begin(), t_.end(), 0);
     est.episodes_started = 1;
   }
-  for (int i = 0; i < n; ++i) states_->CopyParticle(n, i);
+  // Every rank advances the mean state; each copies it to its own pairs.
+  for (int i = 2 * unroller_.owned().begin; i < 2 * unroller_.owned().end;
+       ++i) {
+    states_->CopyParticle(n, i);
+  }
   const RandomKey key{options_.seed, Stream::kBlockPerturbation};
   ES_CHECK_MSG(unroll_ < (int64_t{1} << 24),
                "more than 2^24 unrolls in one inner problem");
@@ -73,16 +80,19 @@ absl::StatusOr<Estimate> TruncatedEs::Step(const Eigen::VectorXd& theta) {
                     dim_, eps_.row(j).data());
   }
   eps_ *= options_.sigma;
-  for (int j = 0; j < num_pairs_; ++j) {
+  // Every rank draws every pair's eps (the reduction needs them) but builds
+  // the perturbed rows of its own pairs only.
+  for (int j = unroller_.owned().begin; j < unroller_.owned().end; ++j) {
     thetas_.row(2 * j) = theta.transpose() + eps_.row(j);
     thetas_.row(2 * j + 1) = theta.transpose() - eps_.row(j);
   }
   thetas_.row(n) = theta.transpose();
   // Particles and the mean state share t; the mean state rides in the last
   // chunk (ParallelUnroll aligns chunks to pairs, the odd one joins the end).
-  if (absl::Status s = ParallelUnroll(problem_, states_.get(), 0, n + 1,
-                                     thetas_, t_.data(), options_.truncation,
-                                     losses_.data(), options_.num_threads);
+  if (absl::Status s = unroller_.Unroll(
+          problem_, states_.get(), 0, num_pairs_, /*shared_particle=*/n,
+          thetas_, t_.data(), options_.truncation, losses_.data(),
+          options_.num_threads);
       !s.ok()) {
     return s;
   }

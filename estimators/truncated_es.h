@@ -22,15 +22,20 @@
 #include <memory>
 #include <vector>
 
+#include "estimators/communicator.h"
 #include "estimators/estimator.h"
+#include "estimators/online_es.h"
 #include "estimators/unrolled_problem.h"
 
 namespace es {
 
 class TruncatedEs : public GradientEstimator {
  public:
+  // `comm`: the ranks to spread the pairs over (communicator.h); null
+  // means DefaultCommunicator(). It must outlive the estimator.
   static absl::StatusOr<std::unique_ptr<TruncatedEs>> Create(
-      const UnrolledProblem* problem, const EsOptions& options);
+      const UnrolledProblem* problem, const EsOptions& options,
+      Communicator* comm = nullptr);
 
   std::string name() const override { return "tes"; }
   absl::StatusOr<Estimate> Step(const Eigen::VectorXd& theta) override;
@@ -41,7 +46,7 @@ class TruncatedEs : public GradientEstimator {
 
  private:
   TruncatedEs(const UnrolledProblem* problem, const EsOptions& options,
-              std::unique_ptr<ParticleStates> states);
+              std::unique_ptr<ParticleStates> states, Communicator* comm);
 
   const UnrolledProblem* problem_;
   EsOptions options_;
@@ -56,6 +61,7 @@ class TruncatedEs : public GradientEstimator {
   int64_t unroll_ = 0;
   bool needs_reset_ = true;
   int64_t total_dropped_ = 0;
+  DistributedUnroller unroller_;
 };
 
 }  // namespace es

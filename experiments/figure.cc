@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -100,7 +101,7 @@ void RecordGiven(int argc, char** argv) {
   }
 }
 
-constexpr char kCheckpointMagic[] = "es-single checkpoint v1";
+constexpr char kCheckpointMagic[] = "es-single checkpoint v2";
 
 const Preset* FindPreset(const Figure& f, const std::string& name) {
   for (const Preset& p : f.presets) {
@@ -311,56 +312,123 @@ int64_t FigureRun::checkpoint_every() const {
   return absl::GetFlag(FLAGS_checkpoint_every);
 }
 
+std::string FigureRun::CheckpointPath() const {
+  std::string path = absl::StrCat(outputs_.dir(), "/", binary(), ".checkpoint");
+  if (ranks() > 1) absl::StrAppend(&path, ".rank", rank(), "of", ranks());
+  return path;
+}
+
 absl::Status FigureRun::WriteCheckpoint(const std::string& bytes) const {
   StateWriter w;
   w.Tag(kCheckpointMagic);
   w.String(binary());
   w.String(FlagsFingerprint(figure_));
+  w.Pod(++checkpoints_written_);
   w.String(bytes);
   std::error_code ec;
   std::filesystem::create_directories(outputs_.dir(), ec);
-  return WriteFileAtomically(
-      absl::StrCat(outputs_.dir(), "/", binary(), ".checkpoint"), w.Take());
+  const std::string path = CheckpointPath();
+  if (ranks() > 1 && std::filesystem::exists(path, ec)) {
+    // Keep the previous one: a job killed between two ranks' writes leaves
+    // the ranks one checkpoint apart, and --resume then takes the older.
+    std::filesystem::rename(path, path + ".prev", ec);
+    if (ec) {
+      return absl::InternalError(absl::StrCat(
+          "cannot keep the previous checkpoint \"", path, "\": ", ec.message()));
+    }
+  }
+  return WriteFileAtomically(path, w.Take());
 }
 
-absl::Status FigureRun::LoadResumeState() {
-  const std::string path =
-      absl::StrCat(outputs_.dir(), "/", binary(), ".checkpoint");
+namespace {
+
+// One checkpoint file, parsed: its sequence number and body.
+struct CheckpointFile {
+  int64_t seq = -1;  // -1: absent
+  std::string body;
+};
+
+absl::StatusOr<CheckpointFile> ReadCheckpointFile(const std::string& path,
+                                                  const Figure& figure,
+                                                  bool required) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    return absl::NotFoundError(absl::StrCat(
-        "--resume: no checkpoint at \"", path,
-        "\" (run with --checkpoint_every=N first)"));
+    if (!required) return CheckpointFile{};
+    return absl::NotFoundError(
+        absl::StrCat("--resume: no checkpoint at \"", path,
+                     "\" (run with --checkpoint_every=N first)"));
   }
   std::stringstream ss;
   ss << in.rdbuf();
-  checkpoint_bytes_ = ss.str();
-  StateReader r(checkpoint_bytes_);
-  std::string name, flags, body;
+  const std::string bytes = ss.str();
+  StateReader r(bytes);
+  std::string name, flags;
+  CheckpointFile f;
   if (!r.Tag(kCheckpointMagic).ok() || !r.String(&name).ok() ||
-      !r.String(&flags).ok() || !r.String(&body).ok() || !r.Finish().ok()) {
+      !r.String(&flags).ok() || !r.Pod(&f.seq).ok() ||
+      !r.String(&f.body).ok() || !r.Finish().ok()) {
     return absl::DataLossError(absl::StrCat(
         "--resume: \"", path, "\" is not a complete checkpoint"));
   }
-  if (name != binary()) {
+  if (name != figure.binary) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "--resume: \"", path, "\" was written by ", name, ", not ", binary()));
+        "--resume: \"", path, "\" was written by ", name, ", not ",
+        figure.binary));
   }
-  const std::string now = FlagsFingerprint(figure_);
+  const std::string now = FlagsFingerprint(figure);
   if (flags != now) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--resume: the checkpoint was written with other settings; it had\n",
         flags, "this run has\n", now, "(resume with the same flags)"));
   }
-  checkpoint_bytes_ = body;
+  return f;
+}
+
+}  // namespace
+
+absl::Status FigureRun::LoadResumeState() {
+  const std::string path = CheckpointPath();
+  absl::StatusOr<CheckpointFile> current =
+      ReadCheckpointFile(path, figure_, /*required=*/ranks() == 1);
+  if (!current.ok()) return current.status();
+  CheckpointFile chosen = *std::move(current);
+  if (ranks() > 1) {
+    // Every rank resumes from the newest checkpoint that all ranks hold:
+    // its current file or the one before (WriteCheckpoint).
+    absl::StatusOr<CheckpointFile> prev =
+        ReadCheckpointFile(path + ".prev", figure_, /*required=*/false);
+    if (!prev.ok()) return prev.status();
+    std::vector<int> counts(ranks(), 1);
+    std::vector<double> newest(ranks());
+    const double mine = static_cast<double>(std::max(chosen.seq, prev->seq));
+    if (auto s = group_->Allgather(&mine, counts, newest.data()); !s.ok()) {
+      return s;
+    }
+    const int64_t target =
+        static_cast<int64_t>(*std::min_element(newest.begin(), newest.end()));
+    if (target < 0) {
+      return absl::NotFoundError(absl::StrCat(
+          "--resume: a rank has no checkpoint (this rank looked for \"", path,
+          "\"; run with --checkpoint_every=N first, with the same number of "
+          "ranks)"));
+    }
+    if (chosen.seq != target) chosen = *std::move(prev);
+    if (chosen.seq != target) {
+      return absl::DataLossError(absl::StrCat(
+          "--resume: rank ", rank(), " holds no copy of checkpoint ", target,
+          " that the other ranks resume from; rerun without --resume"));
+    }
+  }
+  checkpoints_written_ = chosen.seq;
+  checkpoint_bytes_ = std::move(chosen.body);
   resume_ = std::make_unique<StateReader>(checkpoint_bytes_);
   return absl::OkStatus();
 }
 
 void FigureRun::RemoveCheckpoint() const {
   std::error_code ec;
-  std::filesystem::remove(
-      absl::StrCat(outputs_.dir(), "/", binary(), ".checkpoint"), ec);
+  std::filesystem::remove(CheckpointPath(), ec);
+  if (ranks() > 1) std::filesystem::remove(CheckpointPath() + ".prev", ec);
 }
 
 namespace {
@@ -390,6 +458,11 @@ absl::Status FigureRun::Finish(double wall_seconds,
   j["git_commit"] = GitCommit();
   j["written_at_utc"] = UtcNow();
   j["wall_seconds"] = wall_seconds;
+  j["processes"] = {
+      {"ranks", ranks()},
+      {"threads_per_rank", absl::GetFlag(FLAGS_threads)},
+      {"bytes_sent_by_rank_0",
+       group_ != nullptr && rank() == 0 ? group_->bytes_sent() : int64_t{0}}};
   auto seeds = Seeds();
   j["seeds"] = seeds.ok() ? nlohmann::ordered_json(*seeds)
                           : nlohmann::ordered_json::array();
@@ -446,6 +519,7 @@ absl::Status FigureRun::Finish(double wall_seconds,
                                     {"columns", t->columns()}};
   }
   for (auto& [k, v] : extra.items()) j[k] = v;
+  if (rank() != 0) return absl::OkStatus();  // rank 0 writes
   return outputs_.Commit();
 }
 
@@ -489,14 +563,34 @@ void PinOneDnnIsa() {
 int FigureMain(const Figure& figure, int argc, char** argv) {
   const auto start = std::chrono::steady_clock::now();
   PinOneDnnIsa();
+  // Under mpirun, a *_mpi binary runs as one rank of a process group: the
+  // estimators spread their pairs over the ranks (communicator.h), every
+  // rank computes the same results and rank 0 alone prints and writes.
+  std::unique_ptr<ProcessGroup> group;
+  if (ProcessGroupFactory make = RegisteredProcessGroupFactory()) {
+    group = make(&argc, &argv);
+  }
+  const bool distributed = group != nullptr && group->size() > 1;
+  std::string who = figure.binary;
+  if (distributed) {
+    SetDefaultCommunicator(group.get());
+    who = absl::StrCat(figure.binary, " (rank ", group->rank(), " of ",
+                       group->size(), ")");
+    if (group->rank() != 0 && std::freopen("/dev/null", "w", stdout) == nullptr) {
+      std::fprintf(stderr, "%s: cannot silence stdout\n", who.c_str());
+    }
+  }
   absl::SetProgramUsageMessage(UsageText(figure));
   RecordGiven(argc, argv);
   absl::ParseCommandLine(argc, argv);
   std::vector<std::string> words(argv, argv + argc);
   const std::string command_line = absl::StrJoin(words, " ");
+  // An error on any rank takes the whole job down (never a hang).
   auto fail = [&](const absl::Status& s) {
-    std::fprintf(stderr, "%s: %s\n", figure.binary.c_str(),
+    std::fprintf(stderr, "%s: %s\n", who.c_str(),
                  std::string(s.message()).c_str());
+    std::fflush(stderr);
+    if (distributed) group->Abort(1);
     return 1;
   };
   auto preset = ChoosePreset(figure);
@@ -520,6 +614,7 @@ int FigureMain(const Figure& figure, int argc, char** argv) {
   FigureRun run(figure, *preset,
                 OutDirPath(absl::GetFlag(FLAGS_out_dir), figure.binary,
                            std::getenv("BUILD_WORKSPACE_DIRECTORY")));
+  run.SetProcessGroup(group.get());
   if (absl::GetFlag(FLAGS_resume)) {
     if (auto s = run.LoadResumeState(); !s.ok()) return fail(s);
   }

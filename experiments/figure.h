@@ -63,6 +63,7 @@
 #include "absl/flags/declare.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "estimators/communicator.h"
 #include "estimators/meta_trainer.h"
 #include "estimators/optimizer.h"
 #include "estimators/state_io.h"
@@ -149,8 +150,19 @@ class FigureRun {
   void SetPrimaryParticles(std::function<int(const std::string&)> primary);
   const std::vector<RunSummary>& runs() const { return runs_; }
 
+  // Processes: a *_mpi binary under mpirun runs as R ranks (FigureMain sets
+  // the group; null: one process). Every rank computes everything; rank 0
+  // alone writes the outputs.
+  void SetProcessGroup(ProcessGroup* group) { group_ = group; }
+  int rank() const { return group_ != nullptr ? group_->rank() : 0; }
+  int ranks() const { return group_ != nullptr ? group_->size() : 1; }
+
   // Checkpoints (run_loop.h uses these). The checkpoint file is
-  // <out_dir>/<binary>.checkpoint; --checkpoint_every = 0 turns it off.
+  // <out_dir>/<binary>.checkpoint (R > 1 ranks: one file per rank,
+  // <binary>.checkpoint.rank<r>of<R> plus the one before, .prev, so that
+  // a job killed between two ranks' writes resumes from the newest
+  // checkpoint every rank holds; --resume needs the same R);
+  // --checkpoint_every = 0 turns it off.
   int64_t checkpoint_every() const;
   // The state of a --resume, or null once the run loop has consumed it.
   StateReader* resume_state() { return resume_.get(); }
@@ -178,6 +190,9 @@ class FigureRun {
   std::function<int(const std::string&)> primary_;
   std::string checkpoint_bytes_;
   std::unique_ptr<StateReader> resume_;
+  std::string CheckpointPath() const;
+  ProcessGroup* group_ = nullptr;
+  mutable int64_t checkpoints_written_ = 0;
   int loop_index_ = 0;
   int resume_loop_ = -1;
   std::vector<std::vector<RunSummary>> loops_;

@@ -13,7 +13,8 @@ namespace es::experiments::test {
 namespace {
 
 struct Harness {
-  std::string binary, name, tolerance = "exact", data = "none", dir;
+  std::string binary, mpi_binary, name, tolerance = "exact", data = "none",
+      dir, mpi_tolerance = "exact";
   std::vector<std::pair<std::string, std::string>> goldens;  // suffix, path
   std::vector<std::string> extra_flags;
   std::string skip;  // why the tests skip, if they do
@@ -111,6 +112,56 @@ TEST_F(FigureGolden, OutputsMatchTheGoldens) {
   }
 }
 
+// The *_mpi binary under `mpirun -np 2` writes the same bytes as the
+// one-process quick run (within 1e-5 relative for --mpi_tolerance=onednn,
+// see figure.bzl; docs/scaling.md). Without mpirun: skip outside CI,
+// failure with ES_CI=1.
+TEST_F(FigureGolden, TwoMpiRanksWriteTheSameBytes) {
+  ASSERT_FALSE(g->mpi_binary.empty()) << "the es_figure rule gives no *_mpi binary";
+  const std::string mpirun = FindMpirun();
+  if (mpirun.empty()) {
+    const char* ci = std::getenv("ES_CI");
+    if (ci != nullptr && std::string(ci) == "1") {
+      FAIL() << "mpirun not found in CI ($MPIRUN or $PATH; tools/setup.sh "
+                "installs openmpi-bin)";
+    }
+    GTEST_SKIP() << "mpirun not found ($MPIRUN or $PATH): install openmpi-bin";
+  }
+  const std::string dir = g->dir + "/mpi2";
+  std::filesystem::create_directories(dir);
+  std::vector<std::string> a = MpirunPrefix(mpirun, 2, 600);
+  std::vector<std::string> quick = QuickArgs(dir);
+  quick[0] = g->mpi_binary;
+  a.insert(a.end(), quick.begin(), quick.end());
+  ASSERT_EQ(RunCommand(a, dir + "/stderr.log"), 0)
+      << ReadFile(dir + "/stderr.log").value_or("");
+  int n = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(g->dir)) {
+    if (entry.path().extension() != ".csv") continue;
+    ++n;
+    const std::string other = dir + "/" + entry.path().filename().string();
+    if (g->mpi_tolerance == "exact") {
+      auto one = ReadFile(entry.path().string());
+      auto two = ReadFile(other);
+      ASSERT_TRUE(one.ok() && two.ok()) << entry.path();
+      EXPECT_TRUE(*one == *two) << entry.path().filename()
+                                << ": 2 MPI ranks differ from one process";
+    } else {
+      ASSERT_EQ(g->mpi_tolerance, "onednn");
+      auto one = ReadCsv(entry.path().string());
+      auto two = ReadCsv(other);
+      ASSERT_TRUE(one.ok() && two.ok()) << entry.path();
+      const absl::Status s =
+          CompareCsv(*one, *two, kOneDnnRelTol, kOneDnnAbsTol);
+      EXPECT_TRUE(s.ok()) << entry.path().filename() << ": " << s.message();
+    }
+  }
+  EXPECT_GT(n, 0);
+  EXPECT_NE(ReadFile(dir + "/" + g->name + ".json").value_or("").find(
+                "\"ranks\": 2"),
+            std::string::npos);
+}
+
 // The sidecar keeps the contract benchmarks/peers/ and tools/ rely on.
 TEST_F(FigureGolden, SidecarHasTheContract) {
   for (const char* key : {"\"binary\"", "\"preset\": \"quick\"", "\"git_commit\"",
@@ -175,6 +226,10 @@ int main(int argc, char** argv) {
       const std::string v = value("--golden=");
       const size_t colon = v.find(':');
       g->goldens.emplace_back(v.substr(0, colon), v.substr(colon + 1));
+    } else if (absl::StartsWith(a, "--mpi_tolerance=")) {
+      g->mpi_tolerance = value("--mpi_tolerance=");
+    } else if (absl::StartsWith(a, "--mpi_binary=")) {
+      g->mpi_binary = value("--mpi_binary=");
     } else if (absl::StartsWith(a, "--extra_flag=")) {
       g->extra_flags.push_back(value("--extra_flag="));
     } else {
@@ -184,6 +239,9 @@ int main(int argc, char** argv) {
   }
   g->name = std::filesystem::path(g->binary).filename().string();
   setenv("OMP_NUM_THREADS", "1", 1);  // numbers do not depend on it
+  // Open MPI keeps its session directory under $TMPDIR; Bazel's test
+  // directories are too long for the Unix sockets it creates there.
+  setenv("TMPDIR", "/tmp", 1);
   es::experiments::test::RunOnce();
   return RUN_ALL_TESTS();
 }

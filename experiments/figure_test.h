@@ -1,7 +1,9 @@
 // figure_test.h - the shared harness of every figure binary's test (the
 // es_figure macro of experiments/figure.bzl builds the test): it runs the
 // binary once with --quick into $TEST_TMPDIR, requires exit code 0, compares
-// each declared golden CSV with the output (test FigureGolden.*), and gives
+// each declared golden CSV with the output (test FigureGolden.*), checks
+// that the binary's *_mpi twin under `mpirun -np 2` writes the same bytes
+// (FigureGolden.TwoMpiRanksWriteTheSameBytes), and gives
 // the behavioural tests of the figure the outputs to check.
 //
 // Golden tolerance (--tolerance): "exact" for the double-precision figures
@@ -12,7 +14,8 @@
 // missing, every test skips with the reason, except under ES_CI=1 (CI),
 // where a missing data set is a failure.
 //
-// Arguments (from the macro): --binary=PATH --tolerance=exact|onednn
+// Arguments (from the macro): --binary=PATH --mpi_binary=PATH
+//   --tolerance=exact|onednn
 //   --data=... [--golden=SUFFIX:PATH ...] [--extra_flag=FLAG ...]
 //
 // Usage (a figure's behavioural tests):

@@ -72,6 +72,35 @@ int CsvTable::Column(const std::string& name) const {
   return -1;
 }
 
+std::string FindMpirun() {
+  if (const char* m = std::getenv("MPIRUN"); m != nullptr && m[0] != '\0') {
+    return m;
+  }
+  const char* path = std::getenv("PATH");
+  for (absl::string_view dir :
+       absl::StrSplit(path != nullptr ? path : "/usr/bin", ':')) {
+    const std::string candidate = absl::StrCat(dir, "/mpirun");
+    if (access(candidate.c_str(), X_OK) == 0) return candidate;
+  }
+  return "";
+}
+
+std::vector<std::string> MpirunPrefix(const std::string& mpirun, int ranks,
+                                      int seconds) {
+  // No single-copy (CMA/ptrace) transfers: containers often forbid them, and
+  // the messages here are a few kilobytes. Under tools/sanitize.sh the ranks
+  // skip LeakSanitizer: Open MPI's plugins keep memory until exit and are
+  // unloaded by then, so their leaks cannot be suppressed by name (the same
+  // code runs leak-checked in the one-process runs); ignored by other builds.
+  std::vector<std::string> a = {"/usr/bin/timeout", std::to_string(seconds),
+                                mpirun, "-np", std::to_string(ranks),
+                                "--oversubscribe", "--mca",
+                                "btl_vader_single_copy_mechanism", "none",
+                                "-x", "ASAN_OPTIONS=detect_leaks=0:abort_on_error=1"};
+  if (geteuid() == 0) a.push_back("--allow-run-as-root");
+  return a;
+}
+
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
   std::ifstream in(path);
   if (!in) return absl::NotFoundError(absl::StrCat("cannot read \"", path, "\""));

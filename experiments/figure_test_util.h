@@ -51,6 +51,15 @@ absl::StatusOr<std::string> ReadFile(const std::string& path);
 int RunCommand(const std::vector<std::string>& argv,
                const std::string& log_path = "");
 
+// mpirun: $MPIRUN, else `mpirun` on $PATH; "" when there is none.
+std::string FindMpirun();
+// {timeout, seconds, mpirun, -np, ranks, --oversubscribe, --mca
+// btl_vader_single_copy_mechanism none [, --allow-run-as-root when root]}:
+// prepend to a binary's argv. A hung job is killed after `seconds` (exit
+// code 124).
+std::vector<std::string> MpirunPrefix(const std::string& mpirun, int ranks,
+                                      int seconds);
+
 // OK, or the first difference (row, column, both values) and how to
 // regenerate.
 absl::Status CompareCsv(const CsvTable& golden, const CsvTable& actual,

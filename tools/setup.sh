@@ -21,6 +21,7 @@ PACKAGES=(
   libsleef-dev           # vectorised exp/tanh (LSTM kernels), sin/cos/exp (toy 2D float32)
   librandom123-dev       # reference Philox4x32-10 (estimators/philox)
   nlohmann-json3-dev     # JSON sidecars and scoreboard
+  libopenmpi-dev openmpi-bin  # Open MPI 4.1: the figures' *_mpi binaries and //experiments:mpi_test
   dataset-fashion-mnist  # FashionMNIST in IDX format (/usr/share/datasets)
   python3-matplotlib python3-numpy  # plotting scripts (run with /usr/bin/python3)
   git
