@@ -67,6 +67,37 @@ TEST_F(FigureTest, GradientMethodsStallInTheChaos) {
   }
 }
 
+// --precision=float32: the same run on the SLEEF float32 problem starts at
+// the float32 meta-loss (within inner/toy2d_test's 1e-5 relative of
+// float64's 2490.5568) and ES-Single still cuts it by a quarter.
+TEST_F(FigureTest, Float32PrecisionRunsAndLearns) {
+  const std::string dir = TestDir("float32");
+  ASSERT_EQ(RunBinary(dir, {"--precision=float32", "--methods=es_single",
+                            "--grid_size=0"}),
+            0);
+  auto table = ReadCsv(dir + "/fig15_toy2d.csv");
+  ASSERT_TRUE(table.ok()) << table.status();
+  const auto initial = InitialValues(*table, "es_single", 100, "meta_loss");
+  const auto final = FinalValues(*table, "es_single", 100, "meta_loss");
+  ASSERT_EQ(final.size(), 2u);
+  for (const auto& [seed, loss] : final) {
+    EXPECT_NEAR(initial.at(seed), 2490.556752179354, 1e-5 * 2490.6);
+    EXPECT_NE(initial.at(seed), 2490.556752179354);  // really float32
+    EXPECT_LT(loss, 0.75 * initial.at(seed)) << "seed " << seed;
+  }
+}
+
+// Bad input names the value and what is allowed.
+TEST_F(FigureTest, RejectsUnknownPrecision) {
+  const std::string dir = TestDir("bad_precision");
+  EXPECT_EQ(RunBinary(dir, {"--precision=float16"}), 1);
+  auto log = ReadFile(dir + "/stderr.log");
+  ASSERT_TRUE(log.ok());
+  EXPECT_NE(log->find("--precision must be float64 or float32, got \"float16\""),
+            std::string::npos)
+      << *log;
+}
+
 }  // namespace
 }  // namespace es::experiments::test
 

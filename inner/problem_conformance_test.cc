@@ -93,6 +93,14 @@ INSTANTIATE_TEST_SUITE_P(
                     .make = [] { return MakeShared<Toy2d>(); },
                     .theta = Eigen::Vector2d(-2.0, -3.0),
                     .num_steps = 5},
+        ProblemCase{.name = "toy2d_f32",
+                    .make =
+                        [] {
+                          return MakeShared<Toy2d>(Toy2d::kPaperHorizon,
+                                                   Toy2dPrecision::kFloat32);
+                        },
+                    .theta = Eigen::Vector2d(-2.0, -3.0),
+                    .num_steps = 5},
         ProblemCase{.name = "influence_balancing",
                     .make = [] { return MakeShared<InfluenceBalancing>(); },
                     .theta = Eigen::VectorXd::Constant(1, 0.3),

@@ -1,9 +1,15 @@
 #include "inner/toy2d.h"
 
+#include <immintrin.h>
+#include <sleef.h>
+
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "estimators/check.h"
 
 namespace es {
@@ -71,6 +77,55 @@ inline double Rate(double e0, double e1, int64_t t, int64_t horizon) {
          e1 * static_cast<double>(t) / T;
 }
 
+// ---- float32, 8 particles per AVX2 vector (Toy2dPrecision::kFloat32) ----
+// The same operations as LossGrad / Rate in the same order, in float.
+
+constexpr int kLanes = 8;
+
+inline __m256 Abs8(__m256 v) {
+  return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), v);
+}
+
+// f and grad f on 8 lanes.
+inline void LossGrad8(__m256 x0, __m256 x1, __m256* loss, __m256* g0,
+                      __m256* g1) {
+  const __m256 sqrt5 = _mm256_set1_ps(2.23606797749978969640917366873f);
+  const __m256 r =
+      _mm256_sqrt_ps(_mm256_add_ps(_mm256_mul_ps(x0, x0), _mm256_set1_ps(5.0f)));
+  const Sleef___m256_2 sc = Sleef_sincosf8_u10avx2(x1);
+  const __m256 s = sc.x, c = sc.y;
+  const __m256 e = Sleef_expf8_u10avx2(
+      _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(-5.0f), x0), x0));
+  const __m256 d = _mm256_sub_ps(x1, _mm256_set1_ps(100.0f));
+  const __m256 one = _mm256_set1_ps(1.0f);
+  const __m256 zero = _mm256_setzero_ps();
+  const __m256 sign =
+      _mm256_sub_ps(_mm256_and_ps(_mm256_cmp_ps(d, zero, _CMP_GT_OQ), one),
+                    _mm256_and_ps(_mm256_cmp_ps(d, zero, _CMP_LT_OQ), one));
+  const __m256 sse = _mm256_mul_ps(_mm256_mul_ps(s, s), e);
+  const __m256 quarter = _mm256_set1_ps(0.25f);
+  *loss = _mm256_add_ps(_mm256_add_ps(_mm256_sub_ps(r, sqrt5), sse),
+                        _mm256_mul_ps(quarter, Abs8(d)));
+  *g0 = _mm256_sub_ps(
+      _mm256_div_ps(x0, r),
+      _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(10.0f), x0), sse));
+  *g1 = _mm256_add_ps(
+      _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(2.0f), s), c),
+                    e),
+      _mm256_mul_ps(quarter, sign));
+}
+
+// f and grad f at one point in float32 (lane 0 of LossGrad8: identical bits
+// to the batched path).
+inline void LossGradF32(float x0, float x1, float* loss, float* g0,
+                        float* g1) {
+  __m256 l, a, b;
+  LossGrad8(_mm256_set1_ps(x0), _mm256_set1_ps(x1), &l, &a, &b);
+  *loss = _mm256_cvtss_f32(l);
+  *g0 = _mm256_cvtss_f32(a);
+  *g1 = _mm256_cvtss_f32(b);
+}
+
 }  // namespace
 
 double Toy2d::Loss(const Point& x) {
@@ -102,8 +157,12 @@ Toy2d::Point Toy2d::Step(const Point& x, double theta0, double theta1,
   return Point{x.x0 - lr * g.x0, x.x1 - lr * g.x1};
 }
 
-Toy2d::Toy2d(int64_t horizon) : horizon_(horizon) {
+Toy2d::Toy2d(int64_t horizon, Toy2dPrecision precision)
+    : horizon_(horizon), precision_(precision) {
   ES_CHECK_MSG(horizon > 0, "Toy2d needs a horizon T > 0");
+  ES_CHECK_MSG(precision != Toy2dPrecision::kFloat32 ||
+                   horizon <= (int64_t{1} << 30),
+               "Toy2d in float32 needs a horizon T <= 2^30");
 }
 
 absl::StatusOr<std::unique_ptr<ParticleStates>> Toy2d::NewStates(
@@ -123,7 +182,15 @@ void Toy2d::Reset(ParticleStates* states, absl::Span<const int> particles,
   ES_CHECK(particles.size() == episode_keys.size());
   Toy2dStates* s = Cast(states);
   double loss, g0, g1;
-  LossGrad(kInitialX0, kInitialX1, &loss, &g0, &g1);
+  if (precision_ == Toy2dPrecision::kFloat32) {
+    float lf, a, b;
+    LossGradF32(static_cast<float>(kInitialX0), static_cast<float>(kInitialX1),
+                &lf, &a, &b);
+    g0 = a;
+    g1 = b;
+  } else {
+    LossGrad(kInitialX0, kInitialX1, &loss, &g0, &g1);
+  }
   for (int i : particles) {
     ES_CHECK(i >= 0 && i < s->num_particles());
     s->x0[i] = kInitialX0;
@@ -141,6 +208,9 @@ absl::Status Toy2d::Unroll(ParticleStates* states, int begin, int end,
           ValidateUnrollArgs(*this, *s, begin, end, thetas, num_steps);
       !st.ok()) {
     return st;
+  }
+  if (precision_ == Toy2dPrecision::kFloat32) {
+    return UnrollFloat32(states, begin, end, thetas, t0, num_steps, losses);
   }
   const int64_t T = horizon_;
   for (int i = begin; i < end; ++i) {
@@ -166,13 +236,90 @@ absl::Status Toy2d::Unroll(ParticleStates* states, int begin, int end,
   return absl::OkStatus();
 }
 
+absl::Status Toy2d::UnrollFloat32(ParticleStates* states, int begin, int end,
+                                  const RowMatrixXd& thetas, const int64_t* t0,
+                                  int num_steps, double* losses) const {
+  Toy2dStates* s = Cast(states);
+  for (int i = begin; i < end; ++i) {
+    if (t0[i] < 0 || t0[i] + num_steps > std::numeric_limits<int32_t>::max()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "toy2d_f32: step counter t0 = ", t0[i], " (+ ", num_steps,
+          " steps) of particle ", i, " is outside [0, 2^31 - 1)"));
+    }
+  }
+  const __m256 Tf = _mm256_set1_ps(static_cast<float>(horizon_));
+  const __m256i Ti = _mm256_set1_epi32(static_cast<int32_t>(horizon_));
+  for (int b = begin; b < end; b += kLanes) {
+    const int n = std::min(kLanes, end - b);
+    // A padded copy of up to 8 particles (padding lanes compute on the
+    // initial point and are discarded; lanes do not interact).
+    alignas(32) float x0[kLanes], x1[kLanes], g0[kLanes], g1[kLanes],
+        th0[kLanes], th1[kLanes], tot[kLanes];
+    alignas(32) int32_t t[kLanes];
+    for (int j = 0; j < kLanes; ++j) {
+      const int i = b + (j < n ? j : 0);
+      x0[j] = static_cast<float>(s->x0[i]);
+      x1[j] = static_cast<float>(s->x1[i]);
+      g0[j] = static_cast<float>(s->g0[i]);
+      g1[j] = static_cast<float>(s->g1[i]);
+      th0[j] = static_cast<float>(thetas(i, 0));
+      th1[j] = static_cast<float>(thetas(i, 1));
+      t[j] = static_cast<int32_t>(t0[i]);
+    }
+    const __m256 e0 = Sleef_expf8_u10avx2(_mm256_load_ps(th0));
+    const __m256 e1 = Sleef_expf8_u10avx2(_mm256_load_ps(th1));
+    __m256 vx0 = _mm256_load_ps(x0), vx1 = _mm256_load_ps(x1);
+    __m256 vg0 = _mm256_load_ps(g0), vg1 = _mm256_load_ps(g1);
+    __m256i vt = _mm256_load_si256(reinterpret_cast<const __m256i*>(t));
+    __m256 total = _mm256_setzero_ps();
+    const __m256i one = _mm256_set1_epi32(1);
+    for (int k = 0; k < num_steps; ++k) {
+      // alpha_t = e0 (T - t) / T + e1 t / T, t and T - t converted from
+      // int32 as JAX does.
+      const __m256 lr = _mm256_add_ps(
+          _mm256_div_ps(
+              _mm256_mul_ps(e0, _mm256_cvtepi32_ps(_mm256_sub_epi32(Ti, vt))),
+              Tf),
+          _mm256_div_ps(_mm256_mul_ps(e1, _mm256_cvtepi32_ps(vt)), Tf));
+      vx0 = _mm256_sub_ps(vx0, _mm256_mul_ps(lr, vg0));
+      vx1 = _mm256_sub_ps(vx1, _mm256_mul_ps(lr, vg1));
+      __m256 loss;
+      LossGrad8(vx0, vx1, &loss, &vg0, &vg1);
+      const __m256 counts = _mm256_castsi256_ps(_mm256_cmpgt_epi32(Ti, vt));
+      total = _mm256_add_ps(total, _mm256_and_ps(counts, loss));
+      vt = _mm256_add_epi32(vt, one);
+    }
+    _mm256_store_ps(x0, vx0);
+    _mm256_store_ps(x1, vx1);
+    _mm256_store_ps(g0, vg0);
+    _mm256_store_ps(g1, vg1);
+    _mm256_store_ps(tot, total);
+    for (int j = 0; j < n; ++j) {
+      const int i = b + j;
+      s->x0[i] = x0[j];
+      s->x1[i] = x1[j];
+      s->g0[i] = g0[j];
+      s->g1[i] = g1[j];
+      losses[i] = tot[j];
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Toy2d::MeasureLoss(ParticleStates* states, int begin, int end,
                                 const RowMatrixXd&, double* losses) const {
   Toy2dStates* s = Cast(states);
   ES_CHECK(begin >= 0 && begin <= end && end <= s->num_particles());
   for (int i = begin; i < end; ++i) {
-    double g0, g1;
-    LossGrad(s->x0[i], s->x1[i], &losses[i], &g0, &g1);
+    if (precision_ == Toy2dPrecision::kFloat32) {
+      float l, g0, g1;
+      LossGradF32(static_cast<float>(s->x0[i]), static_cast<float>(s->x1[i]),
+                  &l, &g0, &g1);
+      losses[i] = l;
+    } else {
+      double g0, g1;
+      LossGrad(s->x0[i], s->x1[i], &losses[i], &g0, &g1);
+    }
   }
   return absl::OkStatus();
 }

@@ -30,6 +30,20 @@
 // sin/cos pair and one exp per particle.
 // Episode keys are ignored (every episode starts at x_0 = (1, 1)).
 //
+// Precision: Toy2dPrecision::kFloat64 (the default, and what the variance
+// study and the goldens use) runs the formula above in double with glibc's
+// scalar libm. kFloat32 runs the same operations in float, 8 particles per
+// AVX2 vector, with SLEEF's 1-ulp vector functions (Sleef_sincosf8_u10avx2,
+// Sleef_expf8_u10avx2; sqrt is IEEE-exact) named explicitly rather than through
+// SLEEF's CPU dispatcher, so the bits are the same on every x86-64-v3 host.
+// This is the precision of the paper's JAX code (App. H). Lanes are
+// independent: a particle's result does not depend on which other particles
+// share its vector, so any split of [begin, end) (threads) gives the same
+// bits. The state still stores doubles (float values, exactly), so Save /
+// Load / CopyParticle are shared; losses are summed in float over the K steps
+// of one Unroll and returned as double. Agreement with kFloat64: see
+// toy2d_test.cc (Float32* tests) for the measured tolerance and why.
+//
 // Thread safety: Unroll/Reset on disjoint particle ranges may run
 // concurrently; the problem object itself is immutable.
 //
@@ -52,6 +66,8 @@
 #include "estimators/unrolled_problem.h"
 
 namespace es {
+
+enum class Toy2dPrecision { kFloat64, kFloat32 };
 
 class Toy2d : public UnrolledProblem {
  public:
@@ -76,10 +92,16 @@ class Toy2d : public UnrolledProblem {
                     int64_t horizon);
   static Point InitialPoint() { return Point{}; }
 
-  // horizon = T > 0.
-  explicit Toy2d(int64_t horizon = kPaperHorizon);
+  // horizon = T > 0 (kFloat32: T <= 2^30, the step counter is an int32
+  // lane as in the JAX code).
+  explicit Toy2d(int64_t horizon = kPaperHorizon,
+                 Toy2dPrecision precision = Toy2dPrecision::kFloat64);
 
-  std::string name() const override { return "toy2d"; }
+  // "toy2d" (float64) or "toy2d_f32".
+  std::string name() const override {
+    return precision_ == Toy2dPrecision::kFloat32 ? "toy2d_f32" : "toy2d";
+  }
+  Toy2dPrecision precision() const { return precision_; }
   int theta_dim() const override { return 2; }
   int64_t horizon() const override { return horizon_; }
 
@@ -97,7 +119,12 @@ class Toy2d : public UnrolledProblem {
                            double* losses) const override;
 
  private:
+  absl::Status UnrollFloat32(ParticleStates* states, int begin, int end,
+                             const RowMatrixXd& thetas, const int64_t* t0,
+                             int num_steps, double* losses) const;
+
   int64_t horizon_;
+  Toy2dPrecision precision_;
 };
 
 }  // namespace es

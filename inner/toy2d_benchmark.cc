@@ -2,7 +2,10 @@
 // ES-Single estimate (GradientEstimator::Step) at the Fig. 15 settings
 // (N = 100, K = 10, T = 100, sigma = 0.3), and the bare batched Unroll. The
 // rate counter particle_steps/s counts inner steps summed over particles
-// (N * K per estimate).
+// (N * K per estimate). The third argument is the precision: 0 = float64
+// (scalar libm, the default problem), 1 = float32 (SLEEF AVX2, 8 particles
+// per vector; Toy2dPrecision::kFloat32). Time per iteration = time per
+// estimate (BM_EsSingleStep) or per Unroll call (BM_Unroll), in us.
 //
 //   bazel run //inner:toy2d_benchmark
 #include <cmath>
@@ -16,10 +19,15 @@
 namespace es {
 namespace {
 
+Toy2dPrecision Precision(int64_t arg) {
+  return arg == 1 ? Toy2dPrecision::kFloat32 : Toy2dPrecision::kFloat64;
+}
+
 void BM_EsSingleStep(benchmark::State& state) {
   const int n = static_cast<int>(state.range(0));
   const int k = static_cast<int>(state.range(1));
-  Toy2d problem;
+  const Toy2d problem(Toy2d::kPaperHorizon, Precision(state.range(2)));
+  state.SetLabel(problem.name());
   EstimatorSpec spec;
   spec.method = "es_single";
   spec.es.num_particles = n;
@@ -39,12 +47,16 @@ void BM_EsSingleStep(benchmark::State& state) {
       benchmark::Counter(static_cast<double>(state.iterations()) * n * k,
                          benchmark::Counter::kIsRate);
 }
-BENCHMARK(BM_EsSingleStep)->Args({100, 10});
+BENCHMARK(BM_EsSingleStep)
+    ->Args({100, 10, 0})
+    ->Args({100, 10, 1})
+    ->Unit(benchmark::kMicrosecond);
 
 void BM_Unroll(benchmark::State& state) {
   const int n = static_cast<int>(state.range(0));
   const int k = static_cast<int>(state.range(1));
-  Toy2d problem;
+  const Toy2d problem(Toy2d::kPaperHorizon, Precision(state.range(2)));
+  state.SetLabel(problem.name());
   auto states = *problem.NewStates(n);
   RowMatrixXd thetas(n, 2);
   for (int i = 0; i < n; ++i) {
@@ -74,7 +86,12 @@ void BM_Unroll(benchmark::State& state) {
       benchmark::Counter(static_cast<double>(state.iterations()) * n * k,
                          benchmark::Counter::kIsRate);
 }
-BENCHMARK(BM_Unroll)->Args({100, 10})->Args({100, 100});
+BENCHMARK(BM_Unroll)
+    ->Args({100, 10, 0})
+    ->Args({100, 10, 1})
+    ->Args({100, 100, 0})
+    ->Args({100, 100, 1})
+    ->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace es

@@ -10,9 +10,11 @@
 # only) makes this test fail. TCG implements IEEE arithmetic in software, so
 # the emulated run is a faithful "other x86-64 machine".
 #
-# Usage (Bazel passes these): portable_bits_test.sh CPU:BINARY:GOLDEN[:data] ...
+# Usage (Bazel passes these):
+#   portable_bits_test.sh CPU:BINARY:GOLDEN[:data[:FLAG]] ...
 # (":data": the binary reads $ES_SINGLE_DATA_DIR; skipped when it is unset,
-# a failure under ES_CI=1.)
+# a failure under ES_CI=1. FLAG: one extra flag for the --quick run, e.g.
+# CPU:BINARY:GOLDEN::--precision=float32.)
 # Needs qemu-x86_64 (Debian qemu-user, installed by tools/setup.sh).
 set -uo pipefail
 if ! command -v qemu-x86_64 >/dev/null 2>&1; then
@@ -22,7 +24,9 @@ fi
 tmp="${TEST_TMPDIR:-$(mktemp -d)}"
 status=0
 for spec in "$@"; do
-  IFS=: read -r cpu binary golden needs <<<"$spec"
+  IFS=: read -r cpu binary golden needs flag <<<"$spec"
+  extra=()
+  [[ -n "${flag:-}" ]] && extra=("$flag")
   name="$(basename "$binary")"
   if [[ "${needs:-}" == "data" && -z "${ES_SINGLE_DATA_DIR:-}" ]]; then
     if [[ -n "${ES_CI:-}" ]]; then
@@ -32,11 +36,11 @@ for spec in "$@"; do
     fi
     continue
   fi
-  out="$tmp/$cpu/$name"
+  out="$tmp/$cpu/$name${flag:+_${flag//[^A-Za-z0-9]/_}}"
   mkdir -p "$out"
   start=$(date +%s)
   if ! qemu-x86_64 -cpu "$cpu" "$binary" --quick --progress=false \
-        --out_dir="$out" >"$out.log" 2>&1; then
+        --out_dir="$out" "${extra[@]}" >"$out.log" 2>&1; then
     echo "FAIL: $name under -cpu $cpu exited non-zero; log:"; tail -20 "$out.log"
     status=1; continue
   fi
@@ -46,7 +50,7 @@ for spec in "$@"; do
     echo "FAIL: $name on emulated $cpu differs from $golden:"
     cmp "$out/$name.csv" "$golden" | head -1
     diff "$out/$name.csv" "$golden" | head -6
-    echo "reproduce: qemu-x86_64 -cpu $cpu bazel-bin/experiments/$name --quick --out_dir=/tmp/$name"
+    echo "reproduce: qemu-x86_64 -cpu $cpu bazel-bin/experiments/$name --quick ${extra[*]} --out_dir=/tmp/$name"
     status=1
   fi
 done

@@ -18,7 +18,7 @@ PACKAGES=(
   libbenchmark-dev       # Google Benchmark 1.7
   zlib1g-dev             # gzip IDX files
   libmujoco-dev          # MuJoCo 2.2.2 C API (Swimmer, Fig. 22)
-  libsleef-dev           # vectorised exp/tanh for the LSTM kernels
+  libsleef-dev           # vectorised exp/tanh (LSTM kernels), sin/cos/exp (toy 2D float32)
   librandom123-dev       # reference Philox4x32-10 (estimators/philox)
   nlohmann-json3-dev     # JSON sidecars and scoreboard
   libopenmpi-dev openmpi-bin  # Open MPI 4.1: the figures' *_mpi binaries and //experiments:mpi_test

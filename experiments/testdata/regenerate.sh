@@ -3,6 +3,8 @@
 #   experiments/testdata/fig5_influence_quick.csv
 #   experiments/testdata/fig15_toy2d_quick.csv
 #   experiments/testdata/fig25_dodge_quick.csv
+#   experiments/testdata/fig15_toy2d_quick_float32.csv (--precision=float32;
+#     only //experiments:portable_bits_test compares against it)
 # which //experiments:fig5_influence_test, //experiments:fig15_toy2d_test
 # and //experiments:fig25_dodge_test compare against EXACTLY (tolerance 0:
 # these figures are double precision in our own code, and the default build
@@ -36,4 +38,8 @@ for b in fig5_influence fig15_toy2d fig25_dodge; do
   cp "$tmp/$b/$b.csv" "experiments/testdata/${b}_quick.csv"
   echo "regenerated experiments/testdata/${b}_quick.csv ($(wc -l < "experiments/testdata/${b}_quick.csv") lines)"
 done
+"bazel-bin/experiments/fig15_toy2d" --quick --precision=float32 --progress=false \
+  --out_dir="$tmp/fig15_toy2d_float32" >/dev/null
+cp "$tmp/fig15_toy2d_float32/fig15_toy2d.csv" experiments/testdata/fig15_toy2d_quick_float32.csv
+echo "regenerated experiments/testdata/fig15_toy2d_quick_float32.csv"
 echo "now run: bazel test //experiments/..."

@@ -2,10 +2,11 @@
 // particles x K inner SGD steps) on the MLP hyperparameter problems of the
 // paper's Sec. 4.2 / App. C (inner/mlp/mlp_hpo.h):
 //
-//   BM_EsSingleManyHparams  Fig. 9: 784-100x5-10, 29 hyperparameters, sum of
-//                           validation losses, N = 10, K = 10, B = 100.
-//   BM_EsSingleLrSchedule   Figs. 7/8: 784-100-100-10, LR schedule, sum of
-//                           training losses, N = 100, K = 10, B = 100.
+//   BM_EsSingleManyHparams/N  Fig. 9: 784-100x5-10, 29 hyperparameters, sum
+//                           of validation losses, N = 10 and 100, K = 10,
+//                           B = 100.
+//   BM_EsSingleLrSchedule/N Figs. 7/8: 784-100-100-10, LR schedule, sum of
+//                           training losses, N = 10 and 100, K = 10, B = 100.
 //   BM_EsSingleTelescoping  Fig. 8: the same with the telescoping target
 //                           (adds the 1000-example MeasureLoss per unroll).
 //
@@ -15,8 +16,11 @@
 //                   validation forward for Fig. 9; FlopsPerParticleStep) per
 //                   second; the telescoping benchmark counts its measurement
 //                   forwards too;
-//   peak_fraction   GFLOPS / 450, the practical f32 oneDNN matmul peak of the
-//                   2-core CI machine (docs/design.md: 420-490 GFLOP/s).
+//   peak_GFLOPS     the practical f32 peak measured in this process
+//                   (inner/kernels/matmul_peak.h: a 1024^3 oneDNN matmul on
+//                   the same threads, measured once when the first benchmark
+//                   starts; BM_MatmulPeak runs it as a benchmark too);
+//   peak_fraction   GFLOPS / peak_GFLOPS.
 // Data are synthetic (uniform pixels, random labels): the cost does not
 // depend on the values. The first estimate (which initialises every
 // particle) runs before timing.
@@ -32,12 +36,11 @@
 #include "estimators/philox.h"
 #include "estimators/telescoping.h"
 #include "inner/kernels/batched_mlp_layout.h"
+#include "inner/kernels/matmul_peak.h"
 #include "inner/mlp/mlp_hpo.h"
 
 namespace es {
 namespace {
-
-constexpr double kPeakGflops = 450.0;
 
 struct Data {
   std::vector<float> images;
@@ -65,6 +68,8 @@ const Data& Synthetic() {
 
 void RunEsSingle(benchmark::State& state, const MlpHpoConfig& config, int n,
                  bool telescoping) {
+  // Measured before this benchmark's timing starts (the first call measures).
+  const double peak_gflops = MatmulPeakGflops();
   const Data& d = Synthetic();
   const MlpDataView view{d.images, d.labels, 784};
   auto problem = MlpHpoProblem::Create(config, view, view);
@@ -109,24 +114,39 @@ void RunEsSingle(benchmark::State& state, const MlpHpoConfig& config, int n,
       benchmark::Counter(steps * iters, benchmark::Counter::kIsRate);
   state.counters["GFLOPS"] =
       benchmark::Counter(1e-9 * flops * iters, benchmark::Counter::kIsRate);
+  state.counters["peak_GFLOPS"] = peak_gflops;
   state.counters["peak_fraction"] = benchmark::Counter(
-      1e-9 * flops * iters / kPeakGflops, benchmark::Counter::kIsRate);
+      1e-9 * flops * iters / peak_gflops, benchmark::Counter::kIsRate);
 }
 
 void BM_EsSingleManyHparams(benchmark::State& state) {
-  RunEsSingle(state, MlpHpoConfig::ManyHyperparameters(), 10, false);
+  RunEsSingle(state, MlpHpoConfig::ManyHyperparameters(),
+              static_cast<int>(state.range(0)), false);
 }
-BENCHMARK(BM_EsSingleManyHparams)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_EsSingleManyHparams)
+    ->Arg(10)
+    ->Arg(100)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 void BM_EsSingleLrSchedule(benchmark::State& state) {
-  RunEsSingle(state, MlpHpoConfig::LrSchedule(), 100, false);
+  RunEsSingle(state, MlpHpoConfig::LrSchedule(),
+              static_cast<int>(state.range(0)), false);
 }
-BENCHMARK(BM_EsSingleLrSchedule)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_EsSingleLrSchedule)
+    ->Arg(10)
+    ->Arg(100)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 void BM_EsSingleTelescoping(benchmark::State& state) {
   RunEsSingle(state, MlpHpoConfig::LrSchedule(), 100, true);
 }
 BENCHMARK(BM_EsSingleTelescoping)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// The reference rate as a benchmark of its own, for comparison with the
+// peak_GFLOPS counter measured at start-up.
+BENCHMARK(BM_MatmulPeak)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace es
