@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <memory>
+#include <tuple>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -44,15 +45,22 @@ Result RunStep(const BatchedMlpConfig& config, int threads) {
   return r;
 }
 
-class ThreadCountTest : public ::testing::TestWithParam<int> {};
+// (shape: 0 = 784-100-100-10, 1 = 784-100x5-10, 2 = the Fig. 9 quick
+// 784-32x5-10 with minibatch 50; particles). One particle is
+// what a meta-loss evaluation runs, and what truncated ES's mean state runs
+// alone on an MPI rank.
+class ThreadCountTest
+    : public ::testing::TestWithParam<std::tuple<int, int>> {};
 
 TEST_P(ThreadCountTest, OneAndTwoThreadsGiveIdenticalBits) {
   BatchedMlpConfig config;
-  config.layer_sizes = GetParam() == 0
-                           ? std::vector<int64_t>{784, 100, 100, 10}
-                           : std::vector<int64_t>{784, 100, 100, 100, 100, 100, 10};
-  config.num_particles = 10;
-  config.batch_size = 100;
+  const int shape = std::get<0>(GetParam());
+  config.layer_sizes =
+      shape == 0   ? std::vector<int64_t>{784, 100, 100, 10}
+      : shape == 1 ? std::vector<int64_t>{784, 100, 100, 100, 100, 100, 10}
+                   : std::vector<int64_t>{784, 32, 32, 32, 32, 32, 10};
+  config.num_particles = std::get<1>(GetParam());
+  config.batch_size = shape == 2 ? 50 : 100;
   const Result one = RunStep(config, 1);
   const Result two = RunStep(config, 2);
   omp_set_num_threads(omp_get_num_procs());
@@ -65,7 +73,9 @@ TEST_P(ThreadCountTest, OneAndTwoThreadsGiveIdenticalBits) {
   EXPECT_EQ(mismatches, 0u) << "of " << one.grads.size() << " gradient entries";
 }
 
-INSTANTIATE_TEST_SUITE_P(PaperShapes, ThreadCountTest, ::testing::Values(0, 1));
+INSTANTIATE_TEST_SUITE_P(PaperShapes, ThreadCountTest,
+                         ::testing::Combine(::testing::Values(0, 1, 2),
+                                            ::testing::Values(1, 3, 10)));
 
 }  // namespace
 }  // namespace es
