@@ -15,7 +15,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 REPEATS=${REPEATS:-2}
 OUT=results/scaling/measured
-bazel build //experiments:fig15_toy2d_mpi //experiments:fig9_many_hparams_mpi \
+bazel build //estimators:estimator_benchmark \
+  //experiments:fig15_toy2d_mpi //experiments:fig9_many_hparams_mpi \
   //experiments:fig7_mnist_lr_schedule_mpi \
   //experiments:fig10_copy_task_mpi
 B=bazel-bin/experiments
@@ -64,5 +65,10 @@ EOF
   done
 done
 mv "$summary.tmp" "$summary"
+# S of the cost model: what every rank repeats however many ranks there are.
+bazel-bin/estimators/estimator_benchmark --benchmark_filter=RankOverhead \
+  --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
+  --benchmark_format=csv > "$OUT/rank_overhead.csv.tmp"
+mv "$OUT/rank_overhead.csv.tmp" "$OUT/rank_overhead.csv"
 echo "scaling: wrote $summary"
-python3 tools/scaling_model.py "$summary"
+python3 tools/scaling_model.py "$OUT"
