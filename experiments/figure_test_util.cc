@@ -72,6 +72,22 @@ int CsvTable::Column(const std::string& name) const {
   return -1;
 }
 
+pid_t Spawn(const std::vector<std::string>& argv, const std::string& log_path) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    if (std::freopen(log_path.c_str(), "a", stdout) == nullptr ||
+        std::freopen(log_path.c_str(), "a", stderr) == nullptr) {
+      _exit(126);
+    }
+    std::vector<char*> args;
+    for (const auto& s : argv) args.push_back(const_cast<char*>(s.c_str()));
+    args.push_back(nullptr);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  return pid;
+}
+
 std::string FindMpirun() {
   if (const char* m = std::getenv("MPIRUN"); m != nullptr && m[0] != '\0') {
     return m;

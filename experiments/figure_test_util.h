@@ -21,6 +21,8 @@
 #ifndef ES_SINGLE_EXPERIMENTS_FIGURE_TEST_UTIL_H_
 #define ES_SINGLE_EXPERIMENTS_FIGURE_TEST_UTIL_H_
 
+#include <sys/types.h>
+
 #include <map>
 #include <string>
 #include <vector>
@@ -50,6 +52,11 @@ absl::StatusOr<std::string> ReadFile(const std::string& path);
 // (128 + signal when killed, -1 when it could not start).
 int RunCommand(const std::vector<std::string>& argv,
                const std::string& log_path = "");
+
+// Starts argv[0] (a path) with the remaining arguments in the background
+// (fork + execv), stdout and stderr appended to `log_path`; returns the pid
+// (wait for it with waitpid).
+pid_t Spawn(const std::vector<std::string>& argv, const std::string& log_path);
 
 // mpirun: $MPIRUN, else `mpirun` on $PATH; "" when there is none.
 std::string FindMpirun();

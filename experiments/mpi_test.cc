@@ -160,25 +160,6 @@ TEST_F(MpiTest, AFailingRankTakesTheJobDownNamingIt) {
   EXPECT_FALSE(fs::exists(out / "fig15_toy2d.csv")) << "no outputs on failure";
 }
 
-// Starts argv in a process group of its own, output to `log`.
-pid_t SpawnGroup(const std::vector<std::string>& argv, const std::string& log) {
-  const pid_t pid = fork();
-  if (pid == 0) {
-    setpgid(0, 0);
-    if (std::freopen(log.c_str(), "a", stdout) == nullptr ||
-        std::freopen(log.c_str(), "a", stderr) == nullptr) {
-      _exit(126);
-    }
-    std::vector<char*> args;
-    for (const auto& s : argv) args.push_back(const_cast<char*>(s.c_str()));
-    args.push_back(nullptr);
-    execv(args[0], args.data());
-    _exit(127);
-  }
-  setpgid(pid, pid);
-  return pid;
-}
-
 // `pid` and all its descendants (Open MPI puts each rank in a process group
 // of its own, so killing mpirun's group does not reach them).
 std::vector<pid_t> ProcessTree(pid_t pid) {
@@ -218,7 +199,7 @@ TEST_F(MpiTest, KilledJobResumesToTheSameBytes) {
   for (int attempt = 0; attempt < 6 && !killed; ++attempt, max_ms /= 2) {
     const std::string name = absl::StrCat("killed", attempt);
     const fs::path out = dir_ / name;
-    const pid_t pid = SpawnGroup(MpiArgv(2, g_fig15_mpi, name, flags),
+    const pid_t pid = Spawn(MpiArgv(2, g_fig15_mpi, name, flags),
                                  (dir_ / (name + ".log")).string());
     ASSERT_GT(pid, 0);
     int status = 0;

@@ -41,23 +41,6 @@ std::vector<std::string> Argv(const std::string& binary, const std::string& dir,
   return a;
 }
 
-// Starts argv (stdout/stderr to dir/child.log); returns the pid.
-pid_t Spawn(const std::vector<std::string>& argv, const std::string& log) {
-  const pid_t pid = fork();
-  if (pid == 0) {
-    if (std::freopen(log.c_str(), "a", stdout) == nullptr ||
-        std::freopen(log.c_str(), "a", stderr) == nullptr) {
-      _exit(126);
-    }
-    std::vector<char*> args;
-    for (const auto& s : argv) args.push_back(const_cast<char*>(s.c_str()));
-    args.push_back(nullptr);
-    execv(args[0], args.data());
-    _exit(127);
-  }
-  return pid;
-}
-
 // Kills the run at a point after its first checkpoint. Returns true if the
 // kill landed mid-run (the child died of SIGKILL), false if it finished
 // first.
