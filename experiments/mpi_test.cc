@@ -2,9 +2,10 @@
 // CSVs byte-identical to the one-process binaries (docs/scaling.md):
 // fig15_toy2d (double precision) and fig9_many_hparams (float32 MLP on
 // oneDNN) with ES-Single, PES and truncated ES, R = 2 and an uneven R = 3;
-// a rank that fails takes the job down with a message naming it (never a
-// hang); and a job killed with SIGKILL resumes with --resume to the same
-// bytes as an uninterrupted run.
+// a *_mpi binary started without mpirun runs as one process; a rank that
+// fails takes the job down with a message naming it (never a hang); and a
+// job killed with SIGKILL resumes with --resume to the same bytes as an
+// uninterrupted run.
 //
 // mpirun: $MPIRUN, else `mpirun` on $PATH (Debian's openmpi-bin, installed by
 // tools/setup.sh). Missing, the test skips outside CI and fails with
@@ -137,6 +138,16 @@ TEST_F(MpiTest, Toy2dIdenticalOnThreeRanksWithUnevenPairs) {
 TEST_F(MpiTest, MlpHpoIdenticalOnTwoAndThreeRanks) {
   ExpectIdentical(g_fig9, g_fig9_mpi, kEs, 2, "fig9");
   ExpectIdentical(g_fig9, g_fig9_mpi, kEs, 3, "fig9_r3");
+}
+
+TEST_F(MpiTest, MpiBinaryStartedByHandRunsAsOneProcess) {
+  ASSERT_EQ(RunSingle(g_fig15, "plain", {}), 0) << Log("plain");
+  ASSERT_EQ(RunSingle(g_fig15_mpi, "by_hand", {}), 0) << Log("by_hand");
+  ExpectSameCsvs("plain", "by_hand");
+  EXPECT_NE(ReadFile((dir_ / "by_hand" / "fig15_toy2d.json").string())
+                .value_or("")
+                .find("\"ranks\": 1"),
+            std::string::npos);
 }
 
 TEST_F(MpiTest, AFailingRankTakesTheJobDownNamingIt) {
