@@ -5,12 +5,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cmath>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include "oneapi/dnnl/dnnl.h"
 
@@ -101,8 +97,6 @@ void RecordGiven(int argc, char** argv) {
   }
 }
 
-constexpr char kCheckpointMagic[] = "es-single checkpoint v2";
-
 const Preset* FindPreset(const Figure& f, const std::string& name) {
   for (const Preset& p : f.presets) {
     if (p.name == name) return &p;
@@ -189,8 +183,8 @@ absl::StatusOr<std::string> ChoosePreset(const Figure& f) {
   return preset;
 }
 
-// The flags the figure uses (its own file's, the universal ones and the
-// declared shared ones) with their current values, sorted by name.
+}  // namespace
+
 std::vector<std::pair<std::string, std::string>> FigureFlags(const Figure& f) {
   std::set<std::string> declared;
   for (const auto& [k, v] : f.presets[0].values) declared.insert(k);
@@ -214,38 +208,8 @@ std::string FlagsFingerprint(const Figure& f) {
   return s;
 }
 
-}  // namespace
-
 bool GivenOnCommandLine(const std::string& name) {
   return g_given != nullptr && g_given->count(name) > 0;
-}
-
-void SaveRunSummary(const RunSummary& r, StateWriter* out) {
-  out->String(r.method);
-  out->Pod(r.num_particles);
-  out->Pod(r.seed);
-  out->Pod(r.iterations);
-  out->Pod(r.seconds_per_estimate);
-  out->Pod(r.wall_seconds);
-  out->Pod(r.final_meta_loss);
-  out->Vector(r.final_theta);
-  out->Pod(r.particle_steps);
-  out->Pod(r.dropped_pairs);
-  out->Pod(r.all_dropped_estimates);
-}
-
-absl::Status LoadRunSummary(StateReader* in, RunSummary* r) {
-  if (auto s = in->String(&r->method); !s.ok()) return s;
-  if (auto s = in->Pod(&r->num_particles); !s.ok()) return s;
-  if (auto s = in->Pod(&r->seed); !s.ok()) return s;
-  if (auto s = in->Pod(&r->iterations); !s.ok()) return s;
-  if (auto s = in->Pod(&r->seconds_per_estimate); !s.ok()) return s;
-  if (auto s = in->Pod(&r->wall_seconds); !s.ok()) return s;
-  if (auto s = in->Pod(&r->final_meta_loss); !s.ok()) return s;
-  if (auto s = in->Vector(&r->final_theta); !s.ok()) return s;
-  if (auto s = in->Pod(&r->particle_steps); !s.ok()) return s;
-  if (auto s = in->Pod(&r->dropped_pairs); !s.ok()) return s;
-  return in->Pod(&r->all_dropped_estimates);
 }
 
 FigureRun::FigureRun(const Figure& figure, std::string preset,
@@ -306,221 +270,6 @@ void FigureRun::AddRuns(const std::vector<RunSummary>& runs) {
 void FigureRun::SetPrimaryParticles(
     std::function<int(const std::string&)> primary) {
   primary_ = std::move(primary);
-}
-
-int64_t FigureRun::checkpoint_every() const {
-  return absl::GetFlag(FLAGS_checkpoint_every);
-}
-
-std::string FigureRun::CheckpointPath() const {
-  std::string path = absl::StrCat(outputs_.dir(), "/", binary(), ".checkpoint");
-  if (ranks() > 1) absl::StrAppend(&path, ".rank", rank(), "of", ranks());
-  return path;
-}
-
-absl::Status FigureRun::WriteCheckpoint(const std::string& bytes) const {
-  StateWriter w;
-  w.Tag(kCheckpointMagic);
-  w.String(binary());
-  w.String(FlagsFingerprint(figure_));
-  w.Pod(++checkpoints_written_);
-  w.String(bytes);
-  std::error_code ec;
-  std::filesystem::create_directories(outputs_.dir(), ec);
-  const std::string path = CheckpointPath();
-  if (ranks() > 1 && std::filesystem::exists(path, ec)) {
-    // Keep the previous one: a job killed between two ranks' writes leaves
-    // the ranks one checkpoint apart, and --resume then takes the older.
-    std::filesystem::rename(path, path + ".prev", ec);
-    if (ec) {
-      return absl::InternalError(absl::StrCat(
-          "cannot keep the previous checkpoint \"", path, "\": ", ec.message()));
-    }
-  }
-  return WriteFileAtomically(path, w.Take());
-}
-
-namespace {
-
-// One checkpoint file, parsed: its sequence number and body.
-struct CheckpointFile {
-  int64_t seq = -1;  // -1: absent
-  std::string body;
-};
-
-absl::StatusOr<CheckpointFile> ReadCheckpointFile(const std::string& path,
-                                                  const Figure& figure,
-                                                  bool required) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    if (!required) return CheckpointFile{};
-    return absl::NotFoundError(
-        absl::StrCat("--resume: no checkpoint at \"", path,
-                     "\" (run with --checkpoint_every=N first)"));
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const std::string bytes = ss.str();
-  StateReader r(bytes);
-  std::string name, flags;
-  CheckpointFile f;
-  if (!r.Tag(kCheckpointMagic).ok() || !r.String(&name).ok() ||
-      !r.String(&flags).ok() || !r.Pod(&f.seq).ok() ||
-      !r.String(&f.body).ok() || !r.Finish().ok()) {
-    return absl::DataLossError(absl::StrCat(
-        "--resume: \"", path, "\" is not a complete checkpoint"));
-  }
-  if (name != figure.binary) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--resume: \"", path, "\" was written by ", name, ", not ",
-        figure.binary));
-  }
-  const std::string now = FlagsFingerprint(figure);
-  if (flags != now) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--resume: the checkpoint was written with other settings; it had\n",
-        flags, "this run has\n", now, "(resume with the same flags)"));
-  }
-  return f;
-}
-
-}  // namespace
-
-absl::Status FigureRun::LoadResumeState() {
-  const std::string path = CheckpointPath();
-  absl::StatusOr<CheckpointFile> current =
-      ReadCheckpointFile(path, figure_, /*required=*/ranks() == 1);
-  if (!current.ok()) return current.status();
-  CheckpointFile chosen = *std::move(current);
-  if (ranks() > 1) {
-    // Every rank resumes from the newest checkpoint that all ranks hold:
-    // its current file or the one before (WriteCheckpoint).
-    absl::StatusOr<CheckpointFile> prev =
-        ReadCheckpointFile(path + ".prev", figure_, /*required=*/false);
-    if (!prev.ok()) return prev.status();
-    std::vector<int> counts(ranks(), 1);
-    std::vector<double> newest(ranks());
-    const double mine = static_cast<double>(std::max(chosen.seq, prev->seq));
-    if (auto s = group_->Allgather(&mine, counts, newest.data()); !s.ok()) {
-      return s;
-    }
-    const int64_t target =
-        static_cast<int64_t>(*std::min_element(newest.begin(), newest.end()));
-    if (target < 0) {
-      return absl::NotFoundError(absl::StrCat(
-          "--resume: a rank has no checkpoint (this rank looked for \"", path,
-          "\"; run with --checkpoint_every=N first, with the same number of "
-          "ranks)"));
-    }
-    if (chosen.seq != target) chosen = *std::move(prev);
-    if (chosen.seq != target) {
-      return absl::DataLossError(absl::StrCat(
-          "--resume: rank ", rank(), " holds no copy of checkpoint ", target,
-          " that the other ranks resume from; rerun without --resume"));
-    }
-  }
-  checkpoints_written_ = chosen.seq;
-  checkpoint_bytes_ = std::move(chosen.body);
-  resume_ = std::make_unique<StateReader>(checkpoint_bytes_);
-  return absl::OkStatus();
-}
-
-void FigureRun::RemoveCheckpoint() const {
-  std::error_code ec;
-  std::filesystem::remove(CheckpointPath(), ec);
-  if (ranks() > 1) std::filesystem::remove(CheckpointPath() + ".prev", ec);
-}
-
-namespace {
-
-nlohmann::ordered_json Number(double v) {
-  return std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json();
-}
-
-nlohmann::ordered_json Numbers(const std::vector<double>& v) {
-  nlohmann::ordered_json a = nlohmann::ordered_json::array();
-  for (double x : v) a.push_back(Number(x));
-  return a;
-}
-
-}  // namespace
-
-absl::Status FigureRun::Finish(double wall_seconds,
-                               const std::string& command_line) {
-  nlohmann::ordered_json& j = outputs_.sidecar();
-  nlohmann::ordered_json extra = j;  // what the figure put there itself
-  j = nlohmann::ordered_json::object();
-  j["binary"] = binary();
-  j["figure"] = figure_.figure;
-  j["description"] = figure_.description;
-  j["preset"] = preset_;
-  j["command"] = command_line;
-  j["git_commit"] = GitCommit();
-  j["written_at_utc"] = UtcNow();
-  j["wall_seconds"] = wall_seconds;
-  j["processes"] = {
-      {"ranks", ranks()},
-      {"threads_per_rank", absl::GetFlag(FLAGS_threads)},
-      {"bytes_sent_by_rank_0",
-       group_ != nullptr && rank() == 0 ? group_->bytes_sent() : int64_t{0}}};
-  auto seeds = Seeds();
-  j["seeds"] = seeds.ok() ? nlohmann::ordered_json(*seeds)
-                          : nlohmann::ordered_json::array();
-  for (const auto& [k, v] : LibraryVersions()) j["library_versions"][k] = v;
-  for (const auto& [k, v] : FigureFlags(figure_)) j["flags"][k] = v;
-  for (const Preset& p : figure_.presets) {
-    for (const auto& [k, v] : p.values) j["presets"][p.name][k] = v;
-  }
-  j["settings"] = settings_;
-  j["methods"] = nlohmann::ordered_json::object();
-  // Default: each method's "methods" entry aggregates its largest N.
-  auto largest = [this](const std::string& method) {
-    int n = 0;
-    for (const RunSummary& r : runs_) {
-      if (r.method == method) n = std::max(n, r.num_particles);
-    }
-    return n;
-  };
-  const std::vector<MethodSummary> methods =
-      SummarizeMethods(runs_, primary_ ? primary_ : largest);
-  std::printf("%s", SummaryTable(methods).c_str());
-  for (const MethodSummary& m : methods) {
-    auto& e = j["methods"][m.method];
-    e["seconds_per_estimate"] = Number(m.seconds_per_estimate);
-    e["final_meta_loss"] = Number(m.final_meta_loss);
-    e["num_particles"] = m.num_particles;
-    e["final_meta_loss_per_seed"] = Numbers(m.final_meta_loss_per_seed);
-    e["final_theta_mean"] = Numbers(m.final_theta_mean);
-  }
-  j["runs"] = nlohmann::ordered_json::array();
-  nlohmann::ordered_json diverged = nlohmann::ordered_json::array();
-  for (const RunSummary& r : runs_) {
-    nlohmann::ordered_json e;
-    e["method"] = r.method;
-    e["num_particles"] = r.num_particles;
-    e["seed"] = r.seed;
-    e["iterations"] = r.iterations;
-    e["seconds_per_estimate"] = Number(r.seconds_per_estimate);
-    e["wall_seconds"] = Number(r.wall_seconds);
-    e["final_meta_loss"] = Number(r.final_meta_loss);
-    e["final_theta"] = Numbers(r.final_theta);
-    e["particle_steps"] = r.particle_steps;
-    e["dropped_pairs"] = r.dropped_pairs;
-    e["all_dropped_estimates"] = r.all_dropped_estimates;
-    j["runs"].push_back(e);
-    if (r.all_dropped_estimates > 0 || !std::isfinite(r.final_meta_loss)) {
-      diverged.push_back(absl::StrCat(r.method, " N=", r.num_particles,
-                                      " seed=", r.seed));
-    }
-  }
-  j["divergence"] = diverged;
-  for (const auto& t : outputs_.tables()) {
-    j["outputs"][t->file_name()] = {{"rows", t->rows().size()},
-                                    {"columns", t->columns()}};
-  }
-  for (auto& [k, v] : extra.items()) j[k] = v;
-  if (rank() != 0) return absl::OkStatus();  // rank 0 writes
-  return outputs_.Commit();
 }
 
 int64_t MemoryLimitBytes() {

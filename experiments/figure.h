@@ -202,6 +202,13 @@ class FigureRun {
 // line FigureMain saw (--name, --name=v, --noname, -name, up to "--").
 bool GivenOnCommandLine(const std::string& name);
 
+// The flags the figure uses (its own file's, the universal ones and the
+// declared shared ones) with their current values, sorted by name (the
+// sidecar's "flags").
+std::vector<std::pair<std::string, std::string>> FigureFlags(const Figure& f);
+// FigureFlags without those a --resume may change (a checkpoint records it).
+std::string FlagsFingerprint(const Figure& f);
+
 // RunSummary checkpoint encoding.
 void SaveRunSummary(const RunSummary& r, StateWriter* out);
 absl::Status LoadRunSummary(StateReader* in, RunSummary* r);
