@@ -19,19 +19,36 @@ Outputs: the text between marker lines in the documents, nothing else
       that run's per-method table from its sidecar (final meta-loss mean
       over seeds and its range, seconds per estimate)
 
-  /usr/bin/python3 tools/scoreboard.py            # rewrite the tables
-  /usr/bin/python3 tools/scoreboard.py --check    # exit 1 if any differs
+Figures: docs/figures/figures.json lists every committed PNG with the plot
+command that draws it from results/. `--figures` runs those commands, traces
+which results/ files each plot opened, and records their SHA-256 and the
+PNG's in the manifest. Git keeps no file times, so "a PNG older than its
+data" is decided by content: --check fails when a recorded input's hash
+differs (the data changed and the PNG was not redrawn), when the PNG's hash
+differs from the one drawn, when a PNG under docs/figures/ is not in the
+manifest, or when a document shows a figures/*.png that is not there.
 
-//tools:scoreboard_test runs --check in `bazel test //...`.
+  /usr/bin/python3 tools/scoreboard.py            # rewrite the tables
+  /usr/bin/python3 tools/scoreboard.py --figures  # redraw the stale PNGs
+  /usr/bin/python3 tools/scoreboard.py --figures all   # redraw every PNG
+  /usr/bin/python3 tools/scoreboard.py --figures fig5_influence.png ...
+  /usr/bin/python3 tools/scoreboard.py --check    # exit 1 if any table or
+                                                  # PNG is stale
+
+//tools:source_tree_test runs --check in `bazel test //...` (it needs no
+matplotlib: it only hashes files).
 """
 
 import argparse
 import glob
+import hashlib
 import json
 import math
 import os
 import re
+import subprocess
 import sys
+import tempfile
 
 DOCS = ("docs/results.md", "README.md")
 MARK = re.compile(r"^<!-- scoreboard:(\S+)(?: (\S+))? -->$")
@@ -145,11 +162,139 @@ def render(text, root, runs):
     return "\n".join(out)
 
 
+FIGURES_JSON = "docs/figures/figures.json"
+PYTHON = "/usr/bin/python3"  # Debian's, with matplotlib (docs/toolchain notes)
+
+# Runs one plot script as __main__ with open() traced; writes the paths it
+# opened for reading to the file named by argv[1].
+TRACER = r"""
+import builtins, io, json, os, runpy, sys
+record, script = sys.argv[1], sys.argv[2]
+opened = set()
+real_open = builtins.open
+def traced(file, mode="r", *a, **k):
+    if isinstance(file, (str, bytes, os.PathLike)) and not any(c in mode for c in "wax+"):
+        opened.add(os.path.relpath(os.path.abspath(os.fsdecode(file))))
+    return real_open(file, mode, *a, **k)
+builtins.open = io.open = traced
+sys.argv = sys.argv[2:]
+status = 0
+try:
+    runpy.run_path(script, run_name="__main__")
+except SystemExit as e:
+    status = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+finally:
+    builtins.open = io.open = real_open
+    with real_open(record, "w") as f:
+        json.dump(sorted(opened), f)
+sys.exit(status)
+"""
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def load_figures(root):
+    with open(os.path.join(root, FIGURES_JSON)) as f:
+        return json.load(f)
+
+
+def save_figures(root, doc):
+    with open(os.path.join(root, FIGURES_JSON), "w") as f:
+        json.dump(doc, f, indent=1)
+        f.write("\n")
+
+
+def figure_problems(root, entry):
+    """Why this committed PNG is stale (empty: it is current)."""
+    png = entry["png"]
+    if not os.path.exists(os.path.join(root, png)):
+        return ["%s is missing" % png]
+    if not entry.get("inputs") or not entry.get("png_sha256"):
+        return ["%s was never drawn by tools/scoreboard.py --figures" % png]
+    out = []
+    for path, digest in sorted(entry["inputs"].items()):
+        full = os.path.join(root, path)
+        if not os.path.exists(full):
+            out.append("%s: its data %s is gone" % (png, path))
+        elif sha256(full) != digest:
+            out.append("%s is older than its data: %s changed since it was drawn" % (png, path))
+    if sha256(os.path.join(root, png)) != entry["png_sha256"]:
+        out.append("%s is not the PNG tools/scoreboard.py drew (edited or drawn by hand)" % png)
+    return out
+
+
+def check_figures(root):
+    doc = load_figures(root)
+    listed = {e["png"] for e in doc["figures"]}
+    problems = []
+    for e in doc["figures"]:
+        problems += figure_problems(root, e)
+    for path in sorted(glob.glob(os.path.join(root, "docs", "figures", "*.png"))):
+        rel = os.path.relpath(path, root)
+        if rel not in listed:
+            problems.append("%s is not in %s (no known data)" % (rel, FIGURES_JSON))
+    for doc_path in DOCS:
+        with open(os.path.join(root, doc_path)) as f:
+            text = f.read()
+        for name in sorted(set(re.findall(r"figures/([\w.-]+\.png)", text))):
+            if "docs/figures/" + name not in listed:
+                problems.append("%s shows figures/%s, which is not a committed figure" % (doc_path, name))
+    return problems, len(listed)
+
+
+def draw_figures(root, which):
+    """Redraws the PNGs named in `which` ("stale", "all" or PNG names)."""
+    doc = load_figures(root)
+    by_name = {os.path.basename(e["png"]): e for e in doc["figures"]}
+    if which in (["stale"], ["all"]):
+        todo = [e for e in doc["figures"]
+                if which == ["all"] or figure_problems(root, e)]
+    else:
+        unknown = [w for w in which if w not in by_name]
+        if unknown:
+            raise SystemExit("--figures: unknown PNG %s (known: %s)"
+                             % (", ".join(unknown), ", ".join(sorted(by_name))))
+        todo = [by_name[w] for w in which]
+    failed = []
+    for e in todo:
+        out_dir = os.path.dirname(e["png"])
+        with tempfile.NamedTemporaryFile(suffix=".json") as rec:
+            cmd = [PYTHON, "-c", TRACER, rec.name] + e["plot"] + ["--out", out_dir]
+            print("drawing %s: %s" % (e["png"], " ".join(e["plot"])), flush=True)
+            r = subprocess.run(cmd, cwd=root)
+            with open(rec.name) as f:
+                opened = json.load(f)
+        inputs = sorted(p for p in opened if p.startswith("results" + os.sep))
+        if r.returncode != 0 or not inputs or not os.path.exists(os.path.join(root, e["png"])):
+            print("!! %s: the plot failed (exit %d, %d results/ files read)"
+                  % (e["png"], r.returncode, len(inputs)), file=sys.stderr)
+            failed.append(e["png"])
+            continue
+        e["inputs"] = {p: sha256(os.path.join(root, p)) for p in inputs}
+        e["png_sha256"] = sha256(os.path.join(root, e["png"]))
+        save_figures(root, doc)  # after each PNG, so an interrupted run keeps its work
+    print("figures: %d drawn, %d failed%s" % (len(todo) - len(failed), len(failed),
+          (": " + ", ".join(failed)) if failed else ""))
+    return 1 if failed else 0
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--root", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
     ap.add_argument("--check", action="store_true")
+    ap.add_argument("--figures", nargs="*", metavar="PNG",
+                    help="redraw PNGs instead of the tables: none named = the "
+                    "stale ones, 'all', or file names such as fig5_influence.png")
     a = ap.parse_args()
+    a.root = os.path.abspath(a.root)
+    if a.figures is not None:
+        return draw_figures(a.root, a.figures or ["stale"])
     runs = load_runs(a.root)
     stale = []
     for doc in DOCS:
@@ -164,13 +309,22 @@ def main():
                 with open(path, "w") as f:
                     f.write(new)
                 print("updated", doc)
+    status = 0
     if stale:
         print("scoreboard tables differ from the committed results in: %s\n"
               "run: /usr/bin/python3 tools/scoreboard.py" % ", ".join(stale))
-        return 1
-    if a.check:
+        status = 1
+    elif a.check:
         print("scoreboard: %d committed runs; every table matches" % len(runs))
-    return 0
+    if a.check:
+        problems, n = check_figures(a.root)
+        if problems:
+            print("figures: %d problem(s):\n  %s\nrun: /usr/bin/python3 tools/scoreboard.py --figures"
+                  % (len(problems), "\n  ".join(problems)))
+            status = 1
+        else:
+            print("figures: %d committed PNGs, each drawn from the current data" % n)
+    return status
 
 
 if __name__ == "__main__":
