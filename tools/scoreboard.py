@@ -32,6 +32,8 @@ manifest, or when a document shows a figures/*.png that is not there.
   /usr/bin/python3 tools/scoreboard.py --figures  # redraw the stale PNGs
   /usr/bin/python3 tools/scoreboard.py --figures all   # redraw every PNG
   /usr/bin/python3 tools/scoreboard.py --figures fig5_influence.png ...
+  /usr/bin/python3 tools/scoreboard.py --draw_run fig5_influence/quick
+                                     # any run's PNG into its own folder
   /usr/bin/python3 tools/scoreboard.py --check    # exit 1 if any table or
                                                   # PNG is stale
 
@@ -284,6 +286,20 @@ def draw_figures(root, which):
     return 1 if failed else 0
 
 
+def draw_run(root, key):
+    """Draws results/<binary>/<run>/ with its binary's plot command (the
+    manifest's run_plots) into that run's own folder."""
+    binary, _, run = key.partition("/")
+    plots = load_figures(root).get("run_plots", {})
+    if binary not in plots or not run:
+        raise SystemExit("--draw_run: want <binary>/<run> with binary one of %s, got %r"
+                         % (", ".join(sorted(plots)), key))
+    out = os.path.join("results", binary, run)
+    argv = [w.replace("{binary}", binary).replace("{run}", run) for w in plots[binary]]
+    r = subprocess.run([PYTHON] + argv + ["--out", out], cwd=root)
+    return r.returncode
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--root", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
@@ -291,8 +307,12 @@ def main():
     ap.add_argument("--figures", nargs="*", metavar="PNG",
                     help="redraw PNGs instead of the tables: none named = the "
                     "stale ones, 'all', or file names such as fig5_influence.png")
+    ap.add_argument("--draw_run", metavar="BINARY/RUN",
+                    help="draw results/BINARY/RUN/ into that folder (any run, committed or not)")
     a = ap.parse_args()
     a.root = os.path.abspath(a.root)
+    if a.draw_run:
+        return draw_run(a.root, a.draw_run)
     if a.figures is not None:
         return draw_figures(a.root, a.figures or ["stale"])
     runs = load_runs(a.root)
