@@ -18,6 +18,20 @@ Outputs: the text between marker lines in the documents, nothing else
   <!-- scoreboard:run <binary>/<run> -->  ...  <!-- /scoreboard -->
       that run's per-method table from its sidecar (final meta-loss mean
       over seeds and its range, seconds per estimate)
+  <!-- scoreboard:trajectory <binary>/<run> FROM [COLUMN] -->  ...
+      from the run's <binary>.csv, one row per method, N and seed: final
+      theta, final and best meta-loss, and COLUMN (default meta_loss) over
+      the recorded iterations >= FROM: mean / sd / min / max
+  <!-- scoreboard:grid <binary>/<run> -->  ...
+      the run's meta-loss grid (<binary>_grid.csv): its minimum and where,
+      and the meta-loss at the run's start theta (iteration 0)
+  <!-- scoreboard:grads <binary>/<run> EARLY LATE -->  ...
+      Fig. 19's gradient table (<binary>_grads.csv): per method, seed and
+      inner problem, the sd of the estimates at inner steps < EARLY and
+      >= LATE, and the largest absolute estimate
+  <!-- scoreboard:online <binary>/<run> -->  ...
+      Fig. 26's online training loss (<binary>_online.csv): the last
+      evaluation window's mean per method and seed
 
 Figures: docs/figures/figures.json lists every committed PNG with the plot
 command that draws it from results/. `--figures` runs those commands, traces
@@ -42,6 +56,7 @@ matplotlib: it only hashes files).
 """
 
 import argparse
+import csv
 import glob
 import hashlib
 import json
@@ -53,7 +68,7 @@ import sys
 import tempfile
 
 DOCS = ("docs/results.md", "README.md")
-MARK = re.compile(r"^<!-- scoreboard:(\S+)(?: (\S+))? -->$")
+MARK = re.compile(r"^<!-- scoreboard:(\S+)((?: \S+)*) -->$")
 END = "<!-- /scoreboard -->"
 
 
@@ -137,6 +152,110 @@ def run_table(runs, key):
     return "\n".join(lines)
 
 
+def read_csv(root, key, suffix=""):
+    binary = key.split("/")[0]
+    path = os.path.join(root, "results", key, binary + suffix + ".csv")
+    if not os.path.exists(path):
+        raise SystemExit("docs name %s, which is not committed" % os.path.relpath(path, root))
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def stats(xs):
+    """mean, population sd, min, max."""
+    m = sum(xs) / len(xs)
+    sd = math.sqrt(sum((x - m) ** 2 for x in xs) / len(xs))
+    if sd <= 1e-12 * max(1.0, abs(m)):  # all equal up to rounding
+        sd = 0.0
+    return m, sd, min(xs), max(xs)
+
+
+def trajectory_table(root, key, args):
+    start = float(args[0]) if args else 0.0
+    column = args[1] if len(args) > 1 else "meta_loss"
+    rows = read_csv(root, key)
+    thetas = sorted((k for k in rows[0] if k.startswith("theta_")), key=lambda k: int(k[6:]))
+    groups = {}
+    for r in rows:
+        groups.setdefault((r["method"], r.get("num_particles", ""), int(r["seed"])), []).append(r)
+    lines = ["| method | N | seed | final theta | final meta-loss | best meta-loss | %s over iterations >= %s: mean / sd / min / max |"
+             % (column.replace("_", " "), fmt(start)),
+             "|---|---|---|---|---|---|---|"]
+    for (method, n, seed), rs in groups.items():
+        rs.sort(key=lambda r: float(r["iteration"]))
+        last = rs[-1]
+        window = [float(r[column]) for r in rs if float(r["iteration"]) >= start]
+        w = "%s / %s / %s / %s" % tuple(fmt(v, 4) for v in stats(window)) if window else "n/a"
+        lines.append("| %s | %s | %d | (%s) | %s | %s | %s |" % (
+            method, n, seed, ", ".join(fmt(float(last[t]), 3) for t in thetas),
+            fmt(float(last["meta_loss"]), 4),
+            fmt(min(float(r["meta_loss"]) for r in rs), 4), w))
+    return "\n".join(lines)
+
+
+def grid_table(root, key):
+    grid = read_csv(root, key, "_grid")
+    rows = read_csv(root, key)
+    thetas = sorted((k for k in grid[0] if k.startswith("theta_")), key=lambda k: int(k[6:]))
+    best = min(grid, key=lambda r: float(r["meta_loss"]))
+    first = min(rows, key=lambda r: float(r["iteration"]))
+    return "\n".join([
+        "| grid points | meta-loss at the start (%s) | grid minimum | at |" % ", ".join(
+            fmt(float(first[t]), 3) for t in thetas),
+        "|---|---|---|---|",
+        "| %d | %s | %s | (%s) |" % (len(grid), fmt(float(first["meta_loss"]), 4),
+                                   fmt(float(best["meta_loss"]), 4),
+                                   ", ".join(fmt(float(best[t]), 3) for t in thetas))])
+
+
+def grads_table(root, key, args):
+    early, late = float(args[0]), float(args[1])
+    rows = read_csv(root, key, "_grads")
+    series = {}
+    for r in rows:
+        series.setdefault((r["method"], int(r["seed"])), []).append(
+            (int(r["iteration"]), float(r["inner_step"]), float(r["gradient"])))
+    body, most = [], 0
+    for (method, seed), rs in series.items():
+        rs.sort()
+        problems, prev = [], None
+        for _, step, g in rs:
+            if prev is None or step < prev:
+                problems.append([])
+            problems[-1].append((step, g))
+            prev = step
+        most = max(most, len(problems))
+        cells = []
+        for p in problems:
+            e = [g for st, g in p if st < early]
+            l = [g for st, g in p if st >= late]
+            cells.append("%s / %s" % (fmt(stats(e)[1], 3) if e else "n/a",
+                                      fmt(stats(l)[1], 3) if l else "n/a"))
+        body.append((method, seed, cells, max(abs(g) for _, _, g in rs)))
+    lines = ["| method | seed | %s | max abs |" % " | ".join(
+                 "inner problem %d: sd early / late" % (i + 1) for i in range(most)),
+             "|---|---|%s---|" % ("---|" * most)]
+    for method, seed, cells, mx in body:
+        cells = cells + ["-"] * (most - len(cells))
+        lines.append("| %s | %d | %s | %s |" % (method, seed, " | ".join(cells), fmt(mx, 3)))
+    return "\n".join(lines)
+
+
+def online_table(root, key):
+    rows = read_csv(root, key, "_online")
+    last = {}
+    for r in rows:
+        k = (r["method"], int(r["seed"]))
+        if k not in last or float(r["iteration"]) > float(last[k]["iteration"]):
+            last[k] = r
+    lines = ["| method | seed | last iteration | online mean training loss, last window |",
+             "|---|---|---|---|"]
+    for (method, seed), r in last.items():
+        lines.append("| %s | %d | %s | %s |" % (method, seed, r["iteration"],
+                                              fmt(float(r["online_mean_train_loss"]), 3)))
+    return "\n".join(lines)
+
+
 def render(text, root, runs):
     out, i, lines = [], 0, text.split("\n")
     while i < len(lines):
@@ -145,13 +264,25 @@ def render(text, root, runs):
         i += 1
         if not m:
             continue
-        kind, arg = m.group(1), m.group(2)
+        kind = m.group(1)
+        args = m.group(2).split()
+        arg = args[0] if args else None
+        if kind in ("run", "trajectory", "grid", "grads", "online") and arg not in runs:
+            raise SystemExit("docs name the run %s, which is not committed under results/" % arg)
         if kind == "coverage":
             body = coverage_table(root, runs)
         elif kind == "runs":
             body = runs_table(runs)
         elif kind == "run":
             body = run_table(runs, arg)
+        elif kind == "trajectory":
+            body = trajectory_table(root, arg, args[1:])
+        elif kind == "grid":
+            body = grid_table(root, arg)
+        elif kind == "grads":
+            body = grads_table(root, arg, args[1:])
+        elif kind == "online":
+            body = online_table(root, arg)
         else:
             raise SystemExit("unknown scoreboard marker %r" % lines[i - 1])
         while i < len(lines) and lines[i] != END:
