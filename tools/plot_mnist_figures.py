@@ -79,10 +79,27 @@ LABELS = {
 def settings_of(sidecar):
     """The run's resolved settings: the sidecar's "flags" (every flag's
     resolved value, as text) overlaid with its "settings" (values the figure
-    computed). Boolean flags come back as bools."""
+    computed). Boolean flags come back as bools, numeric ones as floats."""
+    # The sidecar's "flags" holds the framework's flags; the figure's own
+    # (horizon, schedule_q, ...) come from the preset's values, then the
+    # command line (which wins), else their defaults in
+    # experiments/mnist_common.cc.
+    raw = {"horizon": "5000", "schedule_q": "5000"}
+    raw.update(sidecar.get("presets", {}).get(sidecar.get("preset", ""), {}))
+    for word in sidecar.get("command", "").split()[1:]:
+        if word.startswith("--") and "=" in word:
+            k, v = word[2:].split("=", 1)
+            raw[k] = v
+    raw.update(sidecar.get("flags", {}))
     merged = {}
-    for k, v in sidecar.get("flags", {}).items():
-        merged[k] = {"true": True, "false": False}.get(v, v)
+    for k, v in raw.items():
+        if v in ("true", "false"):
+            merged[k] = v == "true"
+            continue
+        try:
+            merged[k] = float(v)  # numbers come as text in "flags"
+        except (TypeError, ValueError):
+            merged[k] = v
     merged.update(sidecar.get("settings", {}))
     merged.setdefault("outer_learning_rate", merged.get("learning_rate"))
     return merged
@@ -188,8 +205,9 @@ def run_dir(results, binary, run):
 
 def setting_note(sidecar):
     s = settings_of(sidecar)
+    g = lambda v: "%g" % v if isinstance(v, float) else str(v)
     return "T=%s K=%s N=%s seeds=%s%s" % (
-        s.get("horizon"), s.get("truncation"), s.get("num_particles"),
+        g(s.get("horizon")), g(s.get("truncation")), g(s.get("num_particles")),
         ",".join(str(x) for x in sidecar.get("seeds", [])),
         " SCALED" if s.get("scaled") else "")
 
