@@ -147,7 +147,13 @@ def grid_file(d, binary):
 
 def contour(ax, grid_path, title):
     """Filled contours of log(meta-loss) on the theta grid (x = log decay,
-    y = log init LR, as the paper's Fig. 7)."""
+    y = log init LR, as the paper's Fig. 7). Without a grid (a run made
+    with --grid_size=0 and no --grid_csv) only the axes are drawn."""
+    ax.set_xlabel("Log LR Decay (theta_1)")
+    ax.set_ylabel("Log Init LR (theta_0)")
+    if grid_path is None or not os.path.exists(grid_path):
+        ax.set_title(title + " (no meta-loss grid)")
+        return
     rows = read_csv(grid_path)
     t0 = sorted({float(r["theta_0"]) for r in rows})
     t1 = sorted({float(r["theta_1"]) for r in rows})
@@ -162,8 +168,6 @@ def contour(ax, grid_path, title):
     zc = np.where(np.isfinite(z), np.minimum(z, hi), hi)
     cs = ax.contourf(t1, t0, zc, levels=14, cmap="viridis")
     plt.colorbar(cs, ax=ax, label="log meta-loss (sum of T train losses)")
-    ax.set_xlabel("Log LR Decay (theta_1)")
-    ax.set_ylabel("Log Init LR (theta_0)")
     ax.set_title(title)
     best = int(np.nanargmin(z))
     ax.plot(t1[best % len(t1)], t0[best // len(t1)], "w*", ms=12,
