@@ -222,7 +222,7 @@ def plot_fig7(d, binary, out):
     methods = [m for m in ("tes", "pes", "es_single") if m in trace]
     fig, axes = plt.subplots(1, 2, figsize=(13, 5))
     contour(axes[0], grid_file(d, binary),
-            "Fig. 7: LR schedule, K=%s" % settings_of(sc)["truncation"])
+            "Fig. 7: LR schedule, K=%g" % settings_of(sc)["truncation"])
     trajectories(axes[0], trace, methods)
     loss_curves(axes[1], trace, methods, sc)
     axes[1].set_title("meta-loss of a fresh unroll at theta")
@@ -306,7 +306,7 @@ def plot_fig26(d, binary, out):
                if m in trace]
     fig, axes = plt.subplots(1, 2, figsize=(13, 5))
     contour(axes[0], grid_file(d, binary),
-            "(a) trajectories, K=%s" % settings_of(sc)["truncation"])
+            "(a) trajectories, K=%g" % settings_of(sc)["truncation"])
     trajectories(axes[0], trace, methods)
     loss_curves(axes[1], trace, methods, sc, per_step=True)
     axes[1].set_title("(b) mean training loss of a fresh unroll at theta")
