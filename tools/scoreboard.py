@@ -22,6 +22,9 @@ Outputs: the text between marker lines in the documents, nothing else
       from the run's <binary>.csv, one row per method, N and seed: final
       theta, final and best meta-loss, and COLUMN (default meta_loss) over
       the recorded iterations >= FROM: mean / sd / min / max
+  <!-- scoreboard:series <binary>/<run> SUFFIX COLUMN FROM -->  ...
+      from <binary>SUFFIX.csv (e.g. _lr), per method and seed: COLUMN's
+      final value and its mean / sd / min / max over iterations >= FROM
   <!-- scoreboard:grid <binary>/<run> -->  ...
       the run's meta-loss grid (<binary>_grid.csv): its minimum and where,
       and the meta-loss at the run's start theta (iteration 0)
@@ -193,6 +196,22 @@ def trajectory_table(root, key, args):
     return "\n".join(lines)
 
 
+def series_table(root, key, args):
+    suffix, column, start = args[0], args[1], float(args[2])
+    rows = read_csv(root, key, suffix)
+    groups = {}
+    for r in rows:
+        groups.setdefault((r["method"], int(r["seed"])), []).append(r)
+    lines = ["| method | seed | final %s | %s over iterations >= %s: mean / sd / min / max |"
+             % (column, column, fmt(start)), "|---|---|---|---|"]
+    for (method, seed), rs in groups.items():
+        rs.sort(key=lambda r: float(r["iteration"]))
+        window = [float(r[column]) for r in rs if float(r["iteration"]) >= start]
+        w = "%s / %s / %s / %s" % tuple(fmt(v, 4) for v in stats(window)) if window else "n/a"
+        lines.append("| %s | %d | %s | %s |" % (method, seed, fmt(float(rs[-1][column]), 4), w))
+    return "\n".join(lines)
+
+
 def grid_table(root, key):
     grid = read_csv(root, key, "_grid")
     rows = read_csv(root, key)
@@ -267,7 +286,7 @@ def render(text, root, runs):
         kind = m.group(1)
         args = m.group(2).split()
         arg = args[0] if args else None
-        if kind in ("run", "trajectory", "grid", "grads", "online") and arg not in runs:
+        if kind in ("run", "trajectory", "series", "grid", "grads", "online") and arg not in runs:
             raise SystemExit("docs name the run %s, which is not committed under results/" % arg)
         if kind == "coverage":
             body = coverage_table(root, runs)
@@ -277,6 +296,8 @@ def render(text, root, runs):
             body = run_table(runs, arg)
         elif kind == "trajectory":
             body = trajectory_table(root, arg, args[1:])
+        elif kind == "series":
+            body = series_table(root, arg, args[1:])
         elif kind == "grid":
             body = grid_table(root, arg)
         elif kind == "grads":
