@@ -372,6 +372,8 @@ def figure_problems(root, entry):
     if not entry.get("inputs") or not entry.get("png_sha256"):
         return ["%s was never drawn by tools/scoreboard.py --figures" % png]
     out = []
+    if entry.get("drawn_with") != entry["plot"]:
+        out.append("%s: its plot command changed since it was drawn" % png)
     for path, digest in sorted(entry["inputs"].items()):
         full = os.path.join(root, path)
         if not os.path.exists(full):
@@ -432,6 +434,7 @@ def draw_figures(root, which):
             continue
         e["inputs"] = {p: sha256(os.path.join(root, p)) for p in inputs}
         e["png_sha256"] = sha256(os.path.join(root, e["png"]))
+        e["drawn_with"] = list(e["plot"])
         save_figures(root, doc)  # after each PNG, so an interrupted run keeps its work
     print("figures: %d drawn, %d failed%s" % (len(todo) - len(failed), len(failed),
           (": " + ", ".join(failed)) if failed else ""))

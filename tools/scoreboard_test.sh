@@ -25,7 +25,8 @@ in_sha=$(sha256sum "$root/results/figx/scaled/figx.csv" | cut -d' ' -f1)
 png_sha=$(sha256sum "$root/docs/figures/figx.png" | cut -d' ' -f1)
 cat > "$root/docs/figures/figures.json" <<JSON
 {"run_plots": {}, "figures": [{"png": "docs/figures/figx.png", "plot": ["tools/none.py"],
-  "inputs": {"results/figx/scaled/figx.csv": "$in_sha"}, "png_sha256": "$png_sha"}]}
+  "inputs": {"results/figx/scaled/figx.csv": "$in_sha"}, "png_sha256": "$png_sha",
+  "drawn_with": ["tools/none.py"]}]}
 JSON
 printf '# R\n\n<!-- scoreboard:trajectory figx/scaled 5 -->\n<!-- /scoreboard -->\n\n![x](figures/figx.png)\n' \
   > "$root/docs/results.md"
@@ -65,6 +66,10 @@ save docs/figures/figx.png
 printf 'edited\n' >> "$root/docs/figures/figx.png"
 expect 1 "a PNG changed by hand"
 restore docs/figures/figx.png
+save docs/figures/figures.json
+sed -i 's|"plot": \["tools/none.py"\]|"plot": ["tools/none.py", "--suffix", "_b"]|' "$root/docs/figures/figures.json"
+expect 1 "a plot command changed after the PNG was drawn"
+restore docs/figures/figures.json
 printf 'x\n' > "$root/docs/figures/other.png"
 expect 1 "a PNG the manifest does not list"
 rm "$root/docs/figures/other.png"
