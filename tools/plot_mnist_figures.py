@@ -79,10 +79,27 @@ LABELS = {
 def settings_of(sidecar):
     """The run's resolved settings: the sidecar's "flags" (every flag's
     resolved value, as text) overlaid with its "settings" (values the figure
-    computed). Boolean flags come back as bools."""
+    computed). Boolean flags come back as bools, numeric ones as floats."""
+    # The sidecar's "flags" holds the framework's flags; the figure's own
+    # (horizon, schedule_q, ...) come from the preset's values, then the
+    # command line (which wins), else their defaults in
+    # experiments/mnist_common.cc.
+    raw = {"horizon": "5000", "schedule_q": "5000"}
+    raw.update(sidecar.get("presets", {}).get(sidecar.get("preset", ""), {}))
+    for word in sidecar.get("command", "").split()[1:]:
+        if word.startswith("--") and "=" in word:
+            k, v = word[2:].split("=", 1)
+            raw[k] = v
+    raw.update(sidecar.get("flags", {}))
     merged = {}
-    for k, v in sidecar.get("flags", {}).items():
-        merged[k] = {"true": True, "false": False}.get(v, v)
+    for k, v in raw.items():
+        if v in ("true", "false"):
+            merged[k] = v == "true"
+            continue
+        try:
+            merged[k] = float(v)  # numbers come as text in "flags"
+        except (TypeError, ValueError):
+            merged[k] = v
     merged.update(sidecar.get("settings", {}))
     merged.setdefault("outer_learning_rate", merged.get("learning_rate"))
     return merged
@@ -130,7 +147,13 @@ def grid_file(d, binary):
 
 def contour(ax, grid_path, title):
     """Filled contours of log(meta-loss) on the theta grid (x = log decay,
-    y = log init LR, as the paper's Fig. 7)."""
+    y = log init LR, as the paper's Fig. 7). Without a grid (a run made
+    with --grid_size=0 and no --grid_csv) only the axes are drawn."""
+    ax.set_xlabel("Log LR Decay (theta_1)")
+    ax.set_ylabel("Log Init LR (theta_0)")
+    if grid_path is None or not os.path.exists(grid_path):
+        ax.set_title(title + " (no meta-loss grid)")
+        return
     rows = read_csv(grid_path)
     t0 = sorted({float(r["theta_0"]) for r in rows})
     t1 = sorted({float(r["theta_1"]) for r in rows})
@@ -145,8 +168,6 @@ def contour(ax, grid_path, title):
     zc = np.where(np.isfinite(z), np.minimum(z, hi), hi)
     cs = ax.contourf(t1, t0, zc, levels=14, cmap="viridis")
     plt.colorbar(cs, ax=ax, label="log meta-loss (sum of T train losses)")
-    ax.set_xlabel("Log LR Decay (theta_1)")
-    ax.set_ylabel("Log Init LR (theta_0)")
     ax.set_title(title)
     best = int(np.nanargmin(z))
     ax.plot(t1[best % len(t1)], t0[best // len(t1)], "w*", ms=12,
@@ -188,8 +209,9 @@ def run_dir(results, binary, run):
 
 def setting_note(sidecar):
     s = settings_of(sidecar)
+    g = lambda v: "%g" % v if isinstance(v, float) else str(v)
     return "T=%s K=%s N=%s seeds=%s%s" % (
-        s.get("horizon"), s.get("truncation"), s.get("num_particles"),
+        g(s.get("horizon")), g(s.get("truncation")), g(s.get("num_particles")),
         ",".join(str(x) for x in sidecar.get("seeds", [])),
         " SCALED" if s.get("scaled") else "")
 
@@ -200,7 +222,7 @@ def plot_fig7(d, binary, out):
     methods = [m for m in ("tes", "pes", "es_single") if m in trace]
     fig, axes = plt.subplots(1, 2, figsize=(13, 5))
     contour(axes[0], grid_file(d, binary),
-            "Fig. 7: LR schedule, K=%s" % settings_of(sc)["truncation"])
+            "Fig. 7: LR schedule, K=%g" % settings_of(sc)["truncation"])
     trajectories(axes[0], trace, methods)
     loss_curves(axes[1], trace, methods, sc)
     axes[1].set_title("meta-loss of a fresh unroll at theta")
@@ -284,7 +306,7 @@ def plot_fig26(d, binary, out):
                if m in trace]
     fig, axes = plt.subplots(1, 2, figsize=(13, 5))
     contour(axes[0], grid_file(d, binary),
-            "(a) trajectories, K=%s" % settings_of(sc)["truncation"])
+            "(a) trajectories, K=%g" % settings_of(sc)["truncation"])
     trajectories(axes[0], trace, methods)
     loss_curves(axes[1], trace, methods, sc, per_step=True)
     axes[1].set_title("(b) mean training loss of a fresh unroll at theta")

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Redo the paper on your own hardware: runs every figure binary at one preset
 # into results/<binary>/<preset>/, then recomputes the scoreboard tables
-# (tools/scoreboard.py); docs/results.md gives each figure's plot command.
+# (tools/scoreboard.py), draws each run's figure next to it
+# (results/<binary>/<preset>/*.png) and redraws every committed figure in
+# docs/figures/ whose data the runs changed (tools/scoreboard.py --figures;
+# matplotlib from Debian's python3-matplotlib).
 #
 #   bash tools/reproduce.sh --preset quick     # seconds per figure (a smoke run)
 #   bash tools/reproduce.sh --preset scaled    # minutes to hours per figure
@@ -24,7 +27,7 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     --preset) preset="$2"; shift 2 ;;
     --preset=*) preset="${1#--preset=}"; shift ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) figures+=("$1"); shift ;;
   esac
 done
@@ -42,10 +45,13 @@ for f in "${figures[@]}"; do
 done
 
 echo "== estimated cost (preset $preset; from committed runs on the 2-core development machine)"
+total=0
 for f in "${figures[@]}"; do
   sc="results/$f/$preset/$f.json"
   if [[ -f "$sc" ]]; then
-    est=$(/usr/bin/python3 -c "import json,sys; print('%.0f s' % json.load(open(sys.argv[1]))['wall_seconds'])" "$sc")
+    secs=$(/usr/bin/python3 -c "import json,sys; print('%.0f' % json.load(open(sys.argv[1]))['wall_seconds'])" "$sc")
+    total=$((total + secs))
+    est="${secs} s"
   elif [[ "$preset" == quick ]]; then
     est="seconds"
   else
@@ -53,23 +59,34 @@ for f in "${figures[@]}"; do
   fi
   printf "  %-26s %s\n" "$f" "$est"
 done
+echo "  total of the known estimates: ${total} s (about $(( (total + 59) / 60 )) min)"
 
 echo "== building"
 bazel build $(printf -- "//experiments:%s " "${figures[@]}") || exit 1
 failed=0
+start=$(date +%s)
+i=0
 for f in "${figures[@]}"; do
+  i=$((i + 1))
   out="results/$f/$preset"
-  echo "== $f --preset=$preset -> $out/ ($(date -u +%H:%M:%S) UTC)"
-  if ! "bazel-bin/experiments/$f" --preset="$preset" --out_dir="$out"; then
-    rc=$?
+  echo "== [$i/${#figures[@]}] $f --preset=$preset -> $out/ ($(date -u +%H:%M:%S) UTC, $(( $(date +%s) - start )) s elapsed)"
+  "bazel-bin/experiments/$f" --preset="$preset" --out_dir="$out"
+  rc=$?
+  if [[ $rc -ne 0 ]]; then
     echo "!! $f exited with $rc (1: error, 3: a run diverged; see above)"
     failed=$((failed + 1))
   fi
 done
 
-echo "== scoreboard"
+echo "== scoreboard tables (docs/results.md, README.md)"
 /usr/bin/python3 tools/scoreboard.py || failed=$((failed + 1))
-echo "Figures: each section of docs/results.md gives its plot command (tools/plot_*.py"
-echo "with --results results/<binary>/$preset)."
+echo "== figures of this run"
+for f in "${figures[@]}"; do
+  if [[ -f "results/$f/$preset/$f.json" ]]; then
+    /usr/bin/python3 tools/scoreboard.py --draw_run "$f/$preset" || failed=$((failed + 1))
+  fi
+done
+echo "== committed figures whose data changed (docs/figures/)"
+/usr/bin/python3 tools/scoreboard.py --figures || failed=$((failed + 1))
 echo "== done: ${#figures[@]} figure(s), $failed failed"
 exit "$failed"

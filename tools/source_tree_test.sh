@@ -5,7 +5,9 @@
 #      development machine (a workspace or home-directory prefix): docs and messages
 #      say what a directory must hold and use placeholders (<data dir>);
 #   2. the scoreboard tables of docs/results.md and README.md are what
-#      tools/scoreboard.py computes from the committed results/ (issue 17).
+#      tools/scoreboard.py computes from the committed results/, and every
+#      committed PNG in docs/figures/ was drawn from the current results/
+#      files (the SHA-256s in docs/figures/figures.json; issue 17).
 # Run sidecars under results/ keep the commands as they were run.
 set -uo pipefail
 readme="$(readlink -f "$1")"
